@@ -1,0 +1,1 @@
+//! API Gateway control plane: REST APIs, resources, methods, integrations, deployments and stages.

@@ -1,0 +1,1 @@
+//! Ids, ARNs, accounts and regions, the AWS error type and the traits services use to reach each other.

@@ -1,0 +1,1 @@
+//! The execute-api request pipeline: stage, route, mapping, integration, response.

@@ -1,0 +1,1 @@
+//! Lambda control plane and invoke orchestrator.

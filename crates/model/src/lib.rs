@@ -1,0 +1,1 @@
+//! Request and response shapes of apigateway, apigatewayv2 and lambda, generated from the botocore models.

@@ -1,0 +1,1 @@
+//! Lambda Runtime API server: one loopback listener per execution environment.

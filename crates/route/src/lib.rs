@@ -1,0 +1,1 @@
+//! Segment trie for REST resources and HTTP API route keys, with AWS-exact validation.

@@ -1,0 +1,1 @@
+//! One execution environment: code extraction, runtime launchers, process group, timeouts, log capture.

@@ -1,0 +1,1 @@
+//! The Store trait of versioned JSON documents and its SQLite implementation.

@@ -1,0 +1,1 @@
+//! Velocity Template Language as API Gateway runs it: lexer, parser, evaluator and the $input/$util/$context objects.
