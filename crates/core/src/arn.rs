@@ -27,7 +27,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 fn is_qualifier(q: &str) -> bool {
-    !q.is_empty() && q.len() <= 128 && (q == "$LATEST" || q.chars().all(|c| is_name_char(c)))
+    !q.is_empty() && q.len() <= 128 && (q == "$LATEST" || q.chars().all(is_name_char))
 }
 
 /// Builds `arn:aws:lambda:{region}:{account}:function:{name}`.
