@@ -1,0 +1,1 @@
+"""The load bench harness behind bench/run."""
