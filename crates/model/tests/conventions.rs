@@ -297,3 +297,62 @@ fn a_bound_member_whose_name_a_body_member_uses_is_keyed_by_location() {
     assert_eq!(req.http_method.as_deref(), Some("GET"));
     assert_eq!(req.integration_http_method.as_deref(), Some("POST"));
 }
+
+#[test]
+fn output_payloads_and_header_bindings() {
+    let op = apigateway::operation("GetExport").expect("GetExport exists");
+    assert_eq!(op.output, Some("ExportResponse"));
+    assert_eq!(
+        op.output_payload,
+        Some(Payload {
+            member: "body",
+            kind: ValueKind::Blob,
+            shape: "Blob"
+        })
+    );
+    let headers: Vec<(&str, &str)> = op
+        .output_bindings
+        .iter()
+        .map(|b| (b.member, b.location_name))
+        .collect();
+    assert_eq!(
+        headers,
+        vec![
+            ("contentType", "Content-Type"),
+            ("contentDisposition", "Content-Disposition")
+        ]
+    );
+    let accepts = op
+        .bindings
+        .iter()
+        .find(|b| b.member == "accepts")
+        .expect("accepts bound");
+    assert_eq!(
+        (accepts.location, accepts.location_name),
+        (Location::Header, "Accept")
+    );
+    let params = op
+        .bindings
+        .iter()
+        .find(|b| b.member == "parameters")
+        .expect("parameters bound");
+    assert_eq!(params.kind, ValueKind::StringMap);
+}
+
+#[test]
+fn lambda_timestamps_and_numbers_follow_the_type_mapping() {
+    let cfg = lambda::FunctionConfiguration {
+        last_modified: Some("2024-01-02T03:04:05.000+0000".into()),
+        memory_size: Some(128),
+        code_size: Some(262_144_i64),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&cfg).expect("FunctionConfiguration serializes"),
+        json!({
+            "CodeSize": 262144,
+            "MemorySize": 128,
+            "LastModified": "2024-01-02T03:04:05.000+0000"
+        })
+    );
+}

@@ -15,8 +15,13 @@ use super::{Service, TimestampDefault};
 
 pub fn emit_structs(out: &mut String, model: &Model, service: &Service) -> Result<()> {
     let boxed = recursive_edges(model);
+    let mut rust_names = BTreeSet::new();
     for (name, shape) in &model.shapes {
         if let ShapeKind::Structure(s) = &shape.kind {
+            // A renamed shape (`None` -> `None_`) must not land on a name the model also uses.
+            if !rust_names.insert(type_name(name)) {
+                bail!("two shapes map to the Rust name `{}`", type_name(name));
+            }
             emit_struct(
                 out,
                 model,
@@ -53,7 +58,11 @@ fn emit_struct(
         return Ok(());
     }
     writeln!(out, "pub struct {} {{", type_name(name))?;
+    let mut fields = BTreeSet::new();
     for (m, key) in s.members.iter().zip(serde_keys(s)?) {
+        if !fields.insert(field_name(&m.name)) {
+            bail!("two members map to the field `{}`", field_name(&m.name));
+        }
         let mut ty =
             rust_type(model, service, &m.shape).with_context(|| format!("member `{}`", m.name))?;
         if boxed.contains(&(name.to_owned(), m.name.clone())) {
