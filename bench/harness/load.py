@@ -94,8 +94,11 @@ def run_wrk(registry, endpoint, connections, seconds, threads, log_path):
     except subprocess.TimeoutExpired:
         registry.stop(proc)
         raise RuntimeError("wrk did not finish in time") from None
-    finally:
-        registry.forget(proc)
+    except BaseException:
+        # Ctrl-C: stop wrk here, it is in a group of its own and would outlive the bench.
+        registry.stop(proc)
+        raise
+    registry.forget(proc)
     text = out.decode("utf-8", "replace")
     with open(log_path, "a") as log:
         log.write(f"$ {' '.join(argv)}\n{text}\n")
