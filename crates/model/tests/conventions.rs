@@ -356,3 +356,28 @@ fn lambda_timestamps_and_numbers_follow_the_type_mapping() {
         })
     );
 }
+
+#[test]
+fn v2_requests_mix_bound_member_names_and_camel_case_body_names() {
+    let op = apigatewayv2::operation("CreateRoute").expect("CreateRoute exists");
+    assert_eq!(
+        (op.method, op.uri, op.success_code),
+        ("POST", "/v2/apis/{apiId}/routes", 201)
+    );
+    assert_eq!(
+        op.bindings,
+        &[Binding {
+            member: "ApiId",
+            location: Location::Uri,
+            location_name: "apiId",
+            kind: ValueKind::String,
+        }]
+    );
+    let req: apigatewayv2::CreateRouteRequest = serde_json::from_value(json!({
+        "ApiId": "a1b2c3", "routeKey": "GET /pets", "authorizationType": "NONE"
+    }))
+    .expect("CreateRouteRequest deserializes");
+    assert_eq!(req.api_id.as_deref(), Some("a1b2c3"));
+    assert_eq!(req.route_key.as_deref(), Some("GET /pets"));
+    assert_eq!(req.authorization_type.as_deref(), Some("NONE"));
+}
