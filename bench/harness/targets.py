@@ -62,6 +62,10 @@ class Target:
             raise RuntimeError(f"did not start: {err} (log: {log_path})") from err
         return elapsed
 
+    def precheck(self, scenario):
+        """Why scenario cannot run on this target, if that is known without starting it."""
+        return None
+
     def deploy(self, scenario):
         raise NotImplementedError
 
@@ -187,13 +191,15 @@ class ServerlessOffline(Target):
         # Any answer (its 404 page) means the HTTP server is up; no handler is loaded by it.
         return "/_bench/startup"
 
-    def deploy(self, scenario):
+    def precheck(self, scenario):
         if scenario.kind == "rest-mock":
-            raise NotSupported("serverless-offline has no MOCK integration (http events run handlers)")
-        path = self.PATHS.get(scenario.name)
-        if path is None:
-            raise NotSupported("no equivalent in serverless.yml")
-        return Endpoint(f"http://127.0.0.1:{self.port}{path}?greeter=me")
+            return "serverless-offline has no MOCK integration (http events run handlers)"
+        if scenario.name not in self.PATHS:
+            return "no equivalent in serverless.yml"
+        return None
+
+    def deploy(self, scenario):
+        return Endpoint(f"http://127.0.0.1:{self.port}{self.PATHS[scenario.name]}?greeter=me")
 
 
 class LocalStack(Target):
