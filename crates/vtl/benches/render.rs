@@ -1,0 +1,2 @@
+//! Render benchmarks (filled in below).
+fn main() {}

@@ -1,0 +1,429 @@
+//! Tree-walking evaluator: renders nodes into a string with Velocity 1.7 semantics.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::ast::{BinOp, Expr, Node, Part, Ref, Slot, Span};
+use crate::parse::{
+    SLOT_CONTEXT, SLOT_FOREACH, SLOT_INPUT, SLOT_STAGE, SLOT_UTIL, SLOT_VELOCITY_COUNT,
+    SLOT_VELOCITY_HAS_NEXT,
+};
+use crate::value::{ListKind, LoopInfo, Value};
+use crate::{Limits, RenderError, RenderInput, Template};
+
+pub(crate) enum Flow {
+    Normal,
+    Break,
+    Stop,
+}
+
+pub(crate) struct Eval<'a> {
+    pub t: &'a Template,
+    pub input: RenderInput<'a>,
+    pub limits: Limits,
+    pub vars: Vec<Value<'a>>,
+    /// The body parsed as JSON, once per render (`Some(None)`: not JSON).
+    pub body_doc: Option<Option<Value<'a>>>,
+    pub request_override: Option<Value<'a>>,
+    pub response_override: Option<Value<'a>>,
+    pub last_set: Span,
+    pub depth: u32,
+    pub regexes: HashMap<String, Rc<regex::Regex>>,
+}
+
+pub(crate) type R<T> = Result<T, RenderError>;
+
+pub(crate) fn err(span: Span, msg: impl Into<String>) -> RenderError {
+    RenderError {
+        line: span.line,
+        column: span.column,
+        message: msg.into(),
+    }
+}
+
+impl<'a> Eval<'a> {
+    pub fn new(t: &'a Template, input: RenderInput<'a>, limits: Limits) -> Self {
+        let mut vars = vec![Value::Null; t.names.len()];
+        vars[SLOT_INPUT as usize] = Value::Input;
+        vars[SLOT_UTIL as usize] = Value::Util;
+        vars[SLOT_CONTEXT as usize] = Value::Context;
+        vars[SLOT_STAGE as usize] = Value::Stage;
+        Eval {
+            t,
+            input,
+            limits,
+            vars,
+            body_doc: None,
+            request_override: None,
+            response_override: None,
+            last_set: Span::default(),
+            depth: 0,
+            regexes: HashMap::new(),
+        }
+    }
+
+    fn check_size(&self, out: &str, span: Span) -> R<()> {
+        if out.len() > self.limits.max_output_bytes {
+            return Err(err(
+                span,
+                format!(
+                    "template output exceeds {} bytes",
+                    self.limits.max_output_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn render(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        for node in nodes {
+            match node {
+                Node::Text(s) => out.push_str(s),
+                Node::Ref(r) => {
+                    let v = self.reference(r)?;
+                    self.write_value(&v, out, r.span)?;
+                    self.check_size(out, r.span)?;
+                }
+                Node::EscapedRef {
+                    backslashes,
+                    reference,
+                    raw,
+                } => {
+                    let v = self.reference(reference)?;
+                    for _ in 0..backslashes / 2 {
+                        out.push('\\');
+                    }
+                    if backslashes % 2 == 1 {
+                        // Velocity prints an escaped reference's source; an undefined one keeps
+                        // its backslash too.
+                        if v.is_null() {
+                            out.push('\\');
+                        }
+                        out.push_str(raw);
+                    } else {
+                        self.write_value(&v, out, reference.span)?;
+                    }
+                    self.check_size(out, reference.span)?;
+                }
+                Node::Set {
+                    target,
+                    value,
+                    span,
+                } => {
+                    self.last_set = *span;
+                    let v = self.expr(value)?;
+                    self.set(target, v, *span)?;
+                }
+                Node::If {
+                    branches,
+                    otherwise,
+                } => {
+                    let mut chosen = otherwise.as_deref();
+                    for (cond, body) in branches {
+                        if self.truth(cond)? {
+                            chosen = Some(body);
+                            break;
+                        }
+                    }
+                    if let Some(body) = chosen {
+                        match self.render(body, out)? {
+                            Flow::Normal => {}
+                            f => return Ok(f),
+                        }
+                    }
+                }
+                Node::Foreach {
+                    var,
+                    iterable,
+                    body,
+                    span,
+                } => {
+                    if let Flow::Stop = self.foreach(*var, iterable, body, *span, out)? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Node::Break => return Ok(Flow::Break),
+                Node::Stop => return Ok(Flow::Stop),
+                Node::Define { var, body } => self.vars[*var as usize] = Value::Block(body),
+                Node::Call { index, args, span } => {
+                    if let Flow::Stop = self.call(*index, args, *span, out)? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Node::Evaluate { nodes, span } => {
+                    let Some(nodes) = nodes else {
+                        return Err(err(
+                            *span,
+                            "#evaluate of a computed string is not supported",
+                        ));
+                    };
+                    self.enter(*span)?;
+                    let r = self.render(nodes, out);
+                    self.depth -= 1;
+                    if let Flow::Stop = r? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// Prints a value; a `#define` block renders its body.
+    fn write_value(&mut self, v: &Value<'a>, out: &mut String, span: Span) -> R<()> {
+        if let Value::Block(body) = v {
+            self.enter(span)?;
+            let r = self.render(body, out);
+            self.depth -= 1;
+            r?;
+        } else {
+            v.write_java(out);
+        }
+        Ok(())
+    }
+
+    pub fn enter(&mut self, span: Span) -> R<()> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            self.depth -= 1;
+            return Err(err(span, "macro or #define recursion too deep"));
+        }
+        Ok(())
+    }
+
+    fn foreach(
+        &mut self,
+        var: Slot,
+        iterable: &'a Expr,
+        body: &'a [Node],
+        span: Span,
+        out: &mut String,
+    ) -> R<Flow> {
+        let coll = self.expr(iterable)?;
+        let items = crate::methods::iterate(&coll);
+        if items.is_empty() {
+            return Ok(Flow::Normal);
+        }
+        let saved = [
+            self.vars[var as usize].clone(),
+            self.vars[SLOT_FOREACH as usize].clone(),
+            self.vars[SLOT_VELOCITY_COUNT as usize].clone(),
+            self.vars[SLOT_VELOCITY_HAS_NEXT as usize].clone(),
+        ];
+        let info = Rc::new(LoopInfo {
+            index: std::cell::Cell::new(0),
+            has_next: std::cell::Cell::new(false),
+            parent: saved[1].clone(),
+        });
+        // Velocity's `directive.foreach.maxloops`: AWS stops a #foreach after 1000 iterations.
+        let n = items.len().min(self.limits.max_foreach_iterations);
+        let mut flow = Flow::Normal;
+        for (i, item) in items.into_iter().take(n).enumerate() {
+            info.index.set(i);
+            info.has_next.set(i + 1 < n);
+            self.vars[var as usize] = item;
+            self.vars[SLOT_FOREACH as usize] = Value::Loop(info.clone());
+            self.vars[SLOT_VELOCITY_COUNT as usize] = Value::Int(i as i32 + 1);
+            self.vars[SLOT_VELOCITY_HAS_NEXT as usize] = Value::Bool(i + 1 < n);
+            match self.render(body, out)? {
+                Flow::Normal => {}
+                Flow::Break => break,
+                Flow::Stop => {
+                    flow = Flow::Stop;
+                    break;
+                }
+            }
+            self.check_size(out, span)?;
+        }
+        let [v, f, c, h] = saved;
+        self.vars[var as usize] = v;
+        self.vars[SLOT_FOREACH as usize] = f;
+        self.vars[SLOT_VELOCITY_COUNT as usize] = c;
+        self.vars[SLOT_VELOCITY_HAS_NEXT as usize] = h;
+        Ok(flow)
+    }
+
+    fn call(&mut self, index: usize, args: &'a [Expr], span: Span, out: &mut String) -> R<Flow> {
+        let Some(m) = self.t.macros.get(index) else {
+            return Ok(Flow::Normal);
+        };
+        if args.len() != m.params.len() {
+            // Velocity 1.7 refuses a call with the wrong number of arguments and prints nothing.
+            return Ok(Flow::Normal);
+        }
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.expr(a)?);
+        }
+        self.enter(span)?;
+        let saved: Vec<Value<'a>> = m
+            .params
+            .iter()
+            .map(|p| self.vars[*p as usize].clone())
+            .collect();
+        for (p, v) in m.params.iter().zip(vals) {
+            self.vars[*p as usize] = v;
+        }
+        let r = self.render(&m.body, out);
+        for (p, v) in m.params.iter().zip(saved) {
+            self.vars[*p as usize] = v;
+        }
+        self.depth -= 1;
+        // #break inside a macro ends the macro only.
+        Ok(match r? {
+            Flow::Stop => Flow::Stop,
+            _ => Flow::Normal,
+        })
+    }
+
+    /// `#set`: a null value leaves the target unchanged (Velocity 1.7).
+    fn set(&mut self, target: &'a Ref, v: Value<'a>, span: Span) -> R<()> {
+        if v.is_null() {
+            return Ok(());
+        }
+        let Some((last, prefix)) = target.parts.split_last() else {
+            self.vars[target.root as usize] = v;
+            return Ok(());
+        };
+        let obj = self.walk(target.root, prefix, target.span)?;
+        match last {
+            Part::Prop(name, _) => crate::methods::set_prop(&obj, name, v),
+            Part::Index(e, sp) => {
+                let k = self.expr(e)?;
+                crate::methods::set_index(&obj, &k, v, *sp)?;
+            }
+            Part::Method(..) => return Err(err(span, "cannot #set a method call")),
+        }
+        Ok(())
+    }
+
+    pub fn reference(&mut self, r: &'a Ref) -> R<Value<'a>> {
+        self.walk(r.root, &r.parts, r.span)
+    }
+
+    fn walk(&mut self, root: Slot, parts: &'a [Part], _span: Span) -> R<Value<'a>> {
+        let mut v = self.vars[root as usize].clone();
+        for p in parts {
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            v = match p {
+                Part::Prop(name, sp) => self.prop(&v, name, *sp)?,
+                Part::Method(name, args, sp) => {
+                    let mut vals = Vec::with_capacity(args.len());
+                    for a in args {
+                        vals.push(self.expr(a)?);
+                    }
+                    self.method(&v, name, vals, *sp)?
+                }
+                Part::Index(e, sp) => {
+                    let k = self.expr(e)?;
+                    self.index(&v, &k, *sp)?
+                }
+            };
+        }
+        Ok(v)
+    }
+
+    /// Velocity's truth test: references are true unless null or `false`; boolean operators
+    /// compute; every other expression (literals, arithmetic) is false.
+    pub fn truth(&mut self, e: &'a Expr) -> R<bool> {
+        Ok(match e {
+            Expr::Ref(r) => match self.reference(r)? {
+                Value::Null => false,
+                Value::Bool(b) => b,
+                _ => true,
+            },
+            Expr::Bool(b) => *b,
+            Expr::Not(inner) => !self.truth(inner)?,
+            Expr::Binary(BinOp::And, l, r, _) => self.truth(l)? && self.truth(r)?,
+            Expr::Binary(BinOp::Or, l, r, _) => self.truth(l)? || self.truth(r)?,
+            Expr::Binary(op, l, r, _) if is_comparison(*op) => {
+                let a = self.expr(l)?;
+                let b = self.expr(r)?;
+                crate::ops::compare(*op, &a, &b)
+            }
+            _ => false,
+        })
+    }
+
+    pub fn expr(&mut self, e: &'a Expr) -> R<Value<'a>> {
+        Ok(match e {
+            Expr::Null => Value::Null,
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Int(i) => Value::integral(i128::from(*i), 0),
+            Expr::Float(f) => Value::Double(*f),
+            Expr::Str(s) => Value::str(s),
+            Expr::Interp(nodes) => {
+                let mut s = String::new();
+                if let Flow::Stop = self.render(nodes, &mut s)? {
+                    // #stop inside a string literal ends that string only.
+                }
+                Value::string(s)
+            }
+            Expr::Ref(r) => self.reference(r)?,
+            Expr::List(items) => {
+                let mut v = Vec::with_capacity(items.len());
+                for i in items {
+                    v.push(self.expr(i)?);
+                }
+                Value::list(ListKind::Java, v)
+            }
+            Expr::Map(entries) => {
+                let mut v = Vec::with_capacity(entries.len());
+                for (k, val) in entries {
+                    let k = self.expr(k)?;
+                    let val = self.expr(val)?;
+                    v.push((Rc::from(k.to_java_string()), val));
+                }
+                let m = Value::map(Vec::new());
+                if let Value::Map(mm) = &m {
+                    let mut mm = mm.borrow_mut();
+                    for (k, val) in v {
+                        mm.put(k, val);
+                    }
+                }
+                m
+            }
+            Expr::Range(a, b, span) => {
+                let a = self.expr(a)?;
+                let b = self.expr(b)?;
+                crate::ops::range(&a, &b, *span, self.limits.max_range)?
+            }
+            Expr::Not(_) => Value::Bool(self.truth(e)?),
+            Expr::Binary(op, l, r, span) => match op {
+                BinOp::And | BinOp::Or => Value::Bool(self.truth(e)?),
+                op if is_comparison(*op) => Value::Bool(self.truth(e)?),
+                op => {
+                    let a = self.expr(l)?;
+                    let b = self.expr(r)?;
+                    if *op == BinOp::Add && (a.as_str().is_some() || b.as_str().is_some()) {
+                        // String concatenation; a null side contributes its source text.
+                        if a.is_null() || b.is_null() || !(a.is_number() && b.is_number()) {
+                            return Ok(concat(&a, l, &b, r));
+                        }
+                    }
+                    crate::ops::arith(*op, &a, &b, *span)?
+                }
+            },
+        })
+    }
+}
+
+fn is_comparison(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    )
+}
+
+fn concat<'a>(a: &Value<'a>, l: &Expr, b: &Value<'a>, r: &Expr) -> Value<'a> {
+    let mut s = String::new();
+    for (v, e) in [(a, l), (b, r)] {
+        match (v, e) {
+            (Value::Null, Expr::Ref(rf)) => s.push_str(&rf.raw),
+            _ => v.write_java(&mut s),
+        }
+    }
+    Value::string(s)
+}

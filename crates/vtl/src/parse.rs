@@ -1,0 +1,754 @@
+//! Template-level scanner and recursive-descent parser.
+//!
+//! Velocity's lexer is context sensitive (text, references, directives and expressions each lex
+//! differently), so lexing and parsing are fused: the parser reads the source directly and
+//! decides what a `$`, `#` or `\` starts from what follows. Expression syntax lives in
+//! `expr.rs`. Whitespace rules are Velocity 1.7's: a directive's closing `)` (and `#else`,
+//! `#end`) swallows trailing spaces/tabs plus one newline; `##` comments swallow their newline;
+//! text before a directive is kept.
+
+use std::collections::HashMap;
+
+use crate::ParseError;
+use crate::ast::{Expr, Macro, Node, Part, Ref, Slot, Span};
+
+/// Nesting bound for blocks, expressions and string interpolation: deep input must produce an
+/// error, not a stack overflow.
+const MAX_DEPTH: u32 = 128;
+
+/// Names every template knows; their slots are fixed so the evaluator can seed them.
+pub(crate) const SLOT_INPUT: Slot = 0;
+pub(crate) const SLOT_UTIL: Slot = 1;
+pub(crate) const SLOT_CONTEXT: Slot = 2;
+pub(crate) const SLOT_STAGE: Slot = 3;
+pub(crate) const SLOT_FOREACH: Slot = 4;
+pub(crate) const SLOT_VELOCITY_COUNT: Slot = 5;
+pub(crate) const SLOT_VELOCITY_HAS_NEXT: Slot = 6;
+const PREDEFINED: [&str; 7] = [
+    "input",
+    "util",
+    "context",
+    "stageVariables",
+    "foreach",
+    "velocityCount",
+    "velocityHasNext",
+];
+
+/// Names and macros shared by a template and the strings interpolated inside it.
+pub(crate) struct State {
+    pub names: Vec<Box<str>>,
+    name_map: HashMap<Box<str>, Slot>,
+    pub macros: Vec<Macro>,
+}
+
+impl State {
+    pub fn new() -> State {
+        let mut st = State {
+            names: Vec::new(),
+            name_map: HashMap::new(),
+            macros: Vec::new(),
+        };
+        for n in PREDEFINED {
+            st.slot(n);
+        }
+        st
+    }
+
+    pub fn slot(&mut self, name: &str) -> Slot {
+        if let Some(s) = self.name_map.get(name) {
+            return *s;
+        }
+        let s = self.names.len() as Slot;
+        self.names.push(name.into());
+        self.name_map.insert(name.into(), s);
+        s
+    }
+}
+
+/// What ended a block.
+pub(crate) enum Term {
+    Eof,
+    End,
+    Else,
+    ElseIf(Expr),
+}
+
+pub(crate) struct Parser<'s, 'st> {
+    pub src: &'s str,
+    pub pos: usize,
+    pub st: &'st mut State,
+    line_starts: Vec<usize>,
+    /// Position of this source inside the template (interpolated strings are sub-sources).
+    base: Span,
+    pub depth: u32,
+}
+
+pub(crate) fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+pub(crate) fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+impl<'s, 'st> Parser<'s, 'st> {
+    pub fn new(src: &'s str, st: &'st mut State, base: Span, depth: u32) -> Self {
+        let mut line_starts = vec![0];
+        for (i, b) in src.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        Parser {
+            src,
+            pos: 0,
+            st,
+            line_starts,
+            base,
+            depth,
+        }
+    }
+
+    pub fn span_at(&self, pos: usize) -> Span {
+        let pos = pos.min(self.src.len());
+        let line = self.line_starts.partition_point(|&s| s <= pos) - 1;
+        let start = self.line_starts[line];
+        let col = self
+            .src
+            .get(start..pos)
+            .map_or(pos - start, |s| s.chars().count()) as u32
+            + 1;
+        if line == 0 {
+            Span {
+                line: self.base.line,
+                column: self.base.column + col - 1,
+            }
+        } else {
+            Span {
+                line: self.base.line + line as u32,
+                column: col,
+            }
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        self.span_at(self.pos)
+    }
+
+    pub fn err_at(&self, pos: usize, msg: impl Into<String>) -> ParseError {
+        let sp = self.span_at(pos);
+        ParseError {
+            line: sp.line,
+            column: sp.column,
+            message: msg.into(),
+        }
+    }
+
+    pub fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    pub fn peek_at(&self, off: usize) -> Option<u8> {
+        self.src.as_bytes().get(self.pos + off).copied()
+    }
+
+    pub fn rest(&self) -> &'s str {
+        &self.src[self.pos..]
+    }
+
+    pub fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err_at(self.pos, "template nested too deeply"));
+        }
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Swallows `[ \t]*` and one newline if the line ends there (Velocity 1.7 directive rule).
+    fn gobble_line_end(&mut self) {
+        let b = self.src.as_bytes();
+        let mut p = self.pos;
+        while p < b.len() && (b[p] == b' ' || b[p] == b'\t') {
+            p += 1;
+        }
+        if b.get(p) == Some(&b'\n') {
+            self.pos = p + 1;
+        } else if b.get(p) == Some(&b'\r') {
+            self.pos = if b.get(p + 1) == Some(&b'\n') {
+                p + 2
+            } else {
+                p + 1
+            };
+        }
+    }
+
+    /// An identifier at the cursor (letters, digits, `_`, `-`; not starting with a digit).
+    pub fn ident(&mut self) -> Option<&'s str> {
+        let b = self.src.as_bytes();
+        if !b.get(self.pos).copied().is_some_and(is_ident_start) {
+            return None;
+        }
+        let start = self.pos;
+        let mut p = start + 1;
+        while p < b.len() && is_ident_char(b[p]) {
+            p += 1;
+        }
+        self.pos = p;
+        Some(&self.src[start..p])
+    }
+
+    /// Parses nodes until `#end`/`#else`/`#elseif` or the end of input.
+    pub fn block(&mut self) -> Result<(Vec<Node>, Term), ParseError> {
+        self.enter()?;
+        let mut nodes = Vec::new();
+        let mut text = String::new();
+        let term = loop {
+            let Some(c) = self.peek() else {
+                break Term::Eof;
+            };
+            match c {
+                b'$' => {
+                    if let Some((r, _)) = self.reference()? {
+                        flush(&mut text, &mut nodes);
+                        nodes.push(Node::Ref(r));
+                    } else {
+                        self.take_dollar_text(&mut text);
+                    }
+                }
+                b'#' => {
+                    if let Some(t) = self.hash(&mut text, &mut nodes)? {
+                        break t;
+                    }
+                }
+                b'\\' => self.backslashes(&mut text, &mut nodes)?,
+                _ => {
+                    let rest = self.rest();
+                    let n = rest
+                        .bytes()
+                        .position(|b| b == b'$' || b == b'#' || b == b'\\')
+                        .unwrap_or(rest.len());
+                    text.push_str(&rest[..n]);
+                    self.pos += n;
+                }
+            }
+        };
+        flush(&mut text, &mut nodes);
+        self.leave();
+        Ok((nodes, term))
+    }
+
+    /// A `$` that starts no reference: Velocity prints it, and a following `!` with it.
+    fn take_dollar_text(&mut self, text: &mut String) {
+        text.push('$');
+        self.pos += 1;
+        if self.peek() == Some(b'!') {
+            text.push('!');
+            self.pos += 1;
+        }
+    }
+
+    /// Tries a reference at `$`. Returns the reference and whether it was quiet (`$!`), or
+    /// None (cursor unchanged) when the `$` starts no reference.
+    pub fn reference(&mut self) -> Result<Option<(Ref, bool)>, ParseError> {
+        let start = self.pos;
+        let span = self.span();
+        self.pos += 1;
+        let quiet = self.peek() == Some(b'!');
+        if quiet {
+            self.pos += 1;
+        }
+        let braced = self.peek() == Some(b'{');
+        if braced {
+            self.pos += 1;
+        }
+        let Some(name) = self.ident() else {
+            self.pos = start;
+            return Ok(None);
+        };
+        let root = self.st.slot(name);
+        let parts = self.ref_parts()?;
+        if braced {
+            if self.peek() != Some(b'}') {
+                self.pos = start;
+                return Ok(None);
+            }
+            self.pos += 1;
+        }
+        Ok(Some((
+            Ref {
+                root,
+                parts,
+                span,
+                raw: self.src[start..self.pos].into(),
+            },
+            quiet,
+        )))
+    }
+
+    /// `.prop`, `.method(args)` and `[index]` suffixes.
+    fn ref_parts(&mut self) -> Result<Vec<Part>, ParseError> {
+        let mut parts = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b'.') if self.peek_at(1).is_some_and(is_ident_start) => {
+                    let span = self.span_at(self.pos + 1);
+                    self.pos += 1;
+                    let name = self.ident().unwrap_or_default();
+                    if self.peek() == Some(b'(') {
+                        self.pos += 1;
+                        let args = self.args(b')')?;
+                        parts.push(Part::Method(name.into(), args, span));
+                    } else {
+                        parts.push(Part::Prop(name.into(), span));
+                    }
+                }
+                Some(b'[') => {
+                    let span = self.span();
+                    self.pos += 1;
+                    self.ws();
+                    let e = self.expr()?;
+                    self.ws();
+                    if self.peek() != Some(b']') {
+                        return Err(self.err_at(self.pos, "expected `]` after index"));
+                    }
+                    self.pos += 1;
+                    parts.push(Part::Index(e, span));
+                }
+                _ => return Ok(parts),
+            }
+        }
+    }
+
+    /// Handles `#`: comments, unparsed blocks, directives, macro calls, or a literal `#`.
+    /// Returns a terminator when the directive ends the current block.
+    fn hash(
+        &mut self,
+        text: &mut String,
+        nodes: &mut Vec<Node>,
+    ) -> Result<Option<Term>, ParseError> {
+        let start = self.pos;
+        let rest = self.rest();
+        if rest.starts_with("##") {
+            let n = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            let n = match rest.find('\r') {
+                Some(i) if i < n => {
+                    if rest.as_bytes().get(i + 1) == Some(&b'\n') {
+                        i + 2
+                    } else {
+                        i + 1
+                    }
+                }
+                _ => n,
+            };
+            self.pos += n;
+            return Ok(None);
+        }
+        if rest.starts_with("#*") {
+            let Some(i) = rest.strip_prefix("#*").and_then(|r| r.find("*#")) else {
+                return Err(self.err_at(start, "unterminated #* comment"));
+            };
+            self.pos += i + 4;
+            return Ok(None);
+        }
+        if rest.starts_with("#[[") {
+            let Some(i) = rest.strip_prefix("#[[").and_then(|r| r.find("]]#")) else {
+                return Err(self.err_at(start, "unterminated #[[ block"));
+            };
+            text.push_str(&rest[3..3 + i]);
+            self.pos += i + 6;
+            return Ok(None);
+        }
+        let Some((name, after)) = directive_name(rest) else {
+            text.push('#');
+            self.pos += 1;
+            return Ok(None);
+        };
+        let known = is_directive(name) || self.macro_index(name).is_some();
+        if !known {
+            // Not a directive: the `#` and the word are text.
+            text.push_str(&rest[..after]);
+            self.pos += after;
+            return Ok(None);
+        }
+        flush(text, nodes);
+        self.pos += after;
+        let span = self.span_at(start);
+        match name {
+            "end" => {
+                self.gobble_line_end();
+                return Ok(Some(Term::End));
+            }
+            "else" => {
+                self.gobble_line_end();
+                return Ok(Some(Term::Else));
+            }
+            "elseif" => {
+                let e = self.paren_expr(start)?;
+                return Ok(Some(Term::ElseIf(e)));
+            }
+            "if" => {
+                let cond = self.paren_expr(start)?;
+                let mut branches = Vec::new();
+                let mut otherwise = None;
+                let (mut body, mut t) = self.block()?;
+                let mut cond = cond;
+                loop {
+                    match t {
+                        Term::End => {
+                            branches.push((cond, body));
+                            break;
+                        }
+                        Term::ElseIf(c) => {
+                            branches.push((cond, body));
+                            cond = c;
+                            (body, t) = self.block()?;
+                        }
+                        Term::Else => {
+                            branches.push((cond, body));
+                            let (b, t2) = self.block()?;
+                            if !matches!(t2, Term::End) {
+                                return Err(self.err_at(start, "#else not closed by #end"));
+                            }
+                            otherwise = Some(b);
+                            break;
+                        }
+                        Term::Eof => return Err(self.err_at(start, "#if without #end")),
+                    }
+                }
+                nodes.push(Node::If {
+                    branches,
+                    otherwise,
+                });
+            }
+            "set" => {
+                self.open_paren(start)?;
+                self.ws();
+                if self.peek() != Some(b'$') {
+                    return Err(self.err_at(self.pos, "#set needs a reference on the left"));
+                }
+                let Some((target, _)) = self.reference()? else {
+                    return Err(self.err_at(self.pos, "#set needs a reference on the left"));
+                };
+                self.ws();
+                if self.peek() != Some(b'=') {
+                    return Err(self.err_at(self.pos, "expected `=` in #set"));
+                }
+                self.pos += 1;
+                self.ws();
+                let value = self.expr()?;
+                self.close_paren()?;
+                nodes.push(Node::Set {
+                    target,
+                    value,
+                    span,
+                });
+            }
+            "foreach" => {
+                self.open_paren(start)?;
+                self.ws();
+                let var = match self.reference()? {
+                    Some((r, _)) if r.parts.is_empty() => r.root,
+                    _ => return Err(self.err_at(self.pos, "#foreach needs a loop variable")),
+                };
+                self.ws();
+                if !self.rest().starts_with("in") || self.peek_at(2).is_some_and(is_ident_char) {
+                    return Err(self.err_at(self.pos, "expected `in` in #foreach"));
+                }
+                self.pos += 2;
+                self.ws();
+                let iterable = self.expr()?;
+                self.close_paren()?;
+                let (body, t) = self.block()?;
+                if !matches!(t, Term::End) {
+                    return Err(self.err_at(start, "#foreach without #end"));
+                }
+                nodes.push(Node::Foreach {
+                    var,
+                    iterable,
+                    body,
+                    span,
+                });
+            }
+            "break" => nodes.push(Node::Break),
+            "stop" => nodes.push(Node::Stop),
+            "define" => {
+                self.open_paren(start)?;
+                self.ws();
+                let var = match self.reference()? {
+                    Some((r, _)) if r.parts.is_empty() => r.root,
+                    _ => return Err(self.err_at(self.pos, "#define needs a reference")),
+                };
+                self.close_paren()?;
+                let (body, t) = self.block()?;
+                if !matches!(t, Term::End) {
+                    return Err(self.err_at(start, "#define without #end"));
+                }
+                nodes.push(Node::Define { var, body });
+            }
+            "evaluate" => {
+                let expr = self.paren_expr(start)?;
+                let parsed = match expr {
+                    Expr::Str(s) => {
+                        let depth = self.depth;
+                        let mut sub = Parser::new(&s, self.st, span, depth);
+                        let (n, t) = sub.block()?;
+                        if !matches!(t, Term::Eof) {
+                            return Err(self.err_at(start, "unbalanced directive in #evaluate"));
+                        }
+                        Some(n)
+                    }
+                    _ => None,
+                };
+                nodes.push(Node::Evaluate {
+                    nodes: parsed,
+                    span,
+                });
+            }
+            "macro" => self.macro_def(start)?,
+            "include" | "parse" => {
+                return Err(self.err_at(
+                    start,
+                    format!("#{name} is not available in mapping templates"),
+                ));
+            }
+            _ => {
+                let index = self.macro_index(name).unwrap_or_default();
+                self.ws_all();
+                if self.peek() != Some(b'(') {
+                    // A macro name without arguments list: Velocity prints it as text.
+                    text.push_str(&self.src[start..self.pos]);
+                    return Ok(None);
+                }
+                self.pos += 1;
+                let args = self.macro_args()?;
+                self.gobble_line_end();
+                nodes.push(Node::Call { index, args, span });
+            }
+        }
+        Ok(None)
+    }
+
+    fn macro_index(&self, name: &str) -> Option<usize> {
+        self.st.macros.iter().position(|m| &*m.name == name)
+    }
+
+    /// `#macro(name $a $b) body #end`.
+    fn macro_def(&mut self, start: usize) -> Result<(), ParseError> {
+        self.open_paren(start)?;
+        self.ws_all();
+        let Some(name) = self.ident() else {
+            return Err(self.err_at(self.pos, "#macro needs a name"));
+        };
+        if is_directive(name) {
+            return Err(self.err_at(start, format!("#{name} cannot be redefined as a macro")));
+        }
+        let mut params = Vec::new();
+        loop {
+            self.ws_all();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
+                continue;
+            }
+            match self.peek() {
+                Some(b')') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b'$') => match self.reference()? {
+                    Some((r, _)) if r.parts.is_empty() => params.push(r.root),
+                    _ => return Err(self.err_at(self.pos, "bad #macro parameter")),
+                },
+                _ => return Err(self.err_at(self.pos, "bad #macro parameter")),
+            }
+        }
+        self.gobble_line_end();
+        // Register before parsing the body so the macro may call itself.
+        let index = match self.macro_index(name) {
+            Some(i) => i,
+            None => {
+                self.st.macros.push(Macro {
+                    name: name.into(),
+                    params: params.clone(),
+                    body: Vec::new(),
+                });
+                self.st.macros.len() - 1
+            }
+        };
+        let (body, t) = self.block()?;
+        if !matches!(t, Term::End) {
+            return Err(self.err_at(start, "#macro without #end"));
+        }
+        self.st.macros[index] = Macro {
+            name: name.into(),
+            params,
+            body,
+        };
+        Ok(())
+    }
+
+    /// Macro call arguments: expressions separated by whitespace or commas, up to `)`.
+    fn macro_args(&mut self) -> Result<Vec<Expr>, ParseError> {
+        let mut args = Vec::new();
+        loop {
+            self.ws_all();
+            match self.peek() {
+                Some(b')') => {
+                    self.pos += 1;
+                    return Ok(args);
+                }
+                Some(b',') => self.pos += 1,
+                None => return Err(self.err_at(self.pos, "unterminated macro call")),
+                _ => args.push(self.expr()?),
+            }
+        }
+    }
+
+    fn open_paren(&mut self, start: usize) -> Result<(), ParseError> {
+        self.ws_all();
+        if self.peek() != Some(b'(') {
+            return Err(self.err_at(start, "expected `(` after directive"));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn close_paren(&mut self) -> Result<(), ParseError> {
+        self.ws_all();
+        if self.peek() != Some(b')') {
+            return Err(self.err_at(self.pos, "expected `)`"));
+        }
+        self.pos += 1;
+        self.gobble_line_end();
+        Ok(())
+    }
+
+    /// `( expr )` after `#if`/`#elseif`/`#evaluate`, with the newline rule applied.
+    fn paren_expr(&mut self, start: usize) -> Result<Expr, ParseError> {
+        self.open_paren(start)?;
+        self.ws_all();
+        let e = self.expr()?;
+        self.close_paren()?;
+        Ok(e)
+    }
+
+    /// A run of backslashes: before a reference or directive they escape it (pairs print one
+    /// backslash each); elsewhere they are text.
+    fn backslashes(&mut self, text: &mut String, nodes: &mut Vec<Node>) -> Result<(), ParseError> {
+        let rest = self.rest();
+        let n = rest.bytes().take_while(|&b| b == b'\\').count();
+        let after = &rest[n..];
+        if after.starts_with('$') {
+            let save = self.pos;
+            self.pos += n;
+            if let Some((reference, _)) = self.reference()? {
+                flush(text, nodes);
+                let raw = reference.raw.clone();
+                nodes.push(Node::EscapedRef {
+                    backslashes: n as u32,
+                    reference,
+                    raw,
+                });
+                return Ok(());
+            }
+            self.pos = save;
+        } else if let Some((name, len)) = directive_name(after)
+            && after.starts_with('#')
+        {
+            {
+                if is_directive(name) || self.macro_index(name).is_some() {
+                    for _ in 0..n / 2 {
+                        text.push('\\');
+                    }
+                    self.pos += n;
+                    if n % 2 == 1 {
+                        // Escaped: the directive word is text; what follows parses normally.
+                        text.push_str(&after[..len]);
+                        self.pos += len;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        text.push_str(&rest[..n]);
+        self.pos += n;
+        Ok(())
+    }
+
+    /// Spaces and tabs.
+    pub fn ws(&mut self) {
+        self.ws_all();
+    }
+
+    /// Any whitespace including newlines (allowed inside directive arguments).
+    pub fn ws_all(&mut self) {
+        let b = self.src.as_bytes();
+        while self.pos < b.len() && matches!(b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+}
+
+fn flush(text: &mut String, nodes: &mut Vec<Node>) {
+    if !text.is_empty() {
+        nodes.push(Node::Text(std::mem::take(text).into_boxed_str()));
+    }
+}
+
+/// The directive word after `#` (`#name` or `#{name}`) and the length consumed.
+fn directive_name(s: &str) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    let braced = b.get(1) == Some(&b'{');
+    let start = if braced { 2 } else { 1 };
+    if !b
+        .get(start)
+        .copied()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    let mut p = start + 1;
+    while p < b.len() && (b[p].is_ascii_alphanumeric() || b[p] == b'_') {
+        p += 1;
+    }
+    let name = &s[start..p];
+    if braced {
+        if b.get(p) != Some(&b'}') {
+            return None;
+        }
+        p += 1;
+    }
+    Some((name, p))
+}
+
+fn is_directive(name: &str) -> bool {
+    matches!(
+        name,
+        "if" | "elseif"
+            | "else"
+            | "end"
+            | "set"
+            | "foreach"
+            | "break"
+            | "stop"
+            | "define"
+            | "macro"
+            | "evaluate"
+            | "include"
+            | "parse"
+    )
+}
+
+/// Parses a whole template.
+pub(crate) fn parse_template(src: &str, st: &mut State) -> Result<Vec<Node>, ParseError> {
+    let mut p = Parser::new(src, st, Span { line: 1, column: 1 }, 0);
+    let (nodes, term) = p.block()?;
+    match term {
+        Term::Eof => Ok(nodes),
+        Term::End => Err(p.err_at(p.pos.saturating_sub(1), "#end without an open directive")),
+        Term::Else | Term::ElseIf(_) => Err(p.err_at(p.pos.saturating_sub(1), "#else without #if")),
+    }
+}
