@@ -1,0 +1,137 @@
+//! `$context` for mapping templates and `requestContext` for proxy events: the same facts.
+
+use serde_json::{Map, Value, json};
+
+use crate::snapshot::{CompiledMethod, CompiledStage};
+
+/// Per-request facts, gathered once.
+pub(crate) struct RequestMeta {
+    pub request_id: String,
+    pub extended_request_id: String,
+    /// `dd/MMM/yyyy:HH:mm:ss +0000`.
+    pub request_time: String,
+    /// Milliseconds since the epoch.
+    pub request_time_epoch: i64,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub domain_name: String,
+    /// The request path below the stage, as received.
+    pub path: String,
+    pub http_method: String,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The current time as `(requestTime, requestTimeEpoch)`.
+pub(crate) fn now() -> (String, i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let clf = format!(
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+        now.day(),
+        MONTHS[usize::from(u8::from(now.month())) - 1],
+        now.year(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let epoch_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    (clf, epoch_ms)
+}
+
+impl RequestMeta {
+    pub fn domain_prefix(&self) -> &str {
+        self.domain_name.split('.').next().unwrap_or("")
+    }
+
+    /// `$context.path` / `requestContext.path`: the path including the stage.
+    pub fn stage_path(&self, stage: &CompiledStage) -> String {
+        format!("/{}{}", stage.stage_name, self.path)
+    }
+
+    fn identity(&self) -> Value {
+        json!({
+            "cognitoIdentityPoolId": null,
+            "accountId": null,
+            "cognitoIdentityId": null,
+            "caller": null,
+            "sourceIp": self.source_ip,
+            "principalOrgId": null,
+            "accessKey": null,
+            "cognitoAuthenticationType": null,
+            "cognitoAuthenticationProvider": null,
+            "userArn": null,
+            "userAgent": self.user_agent,
+            "user": null,
+        })
+    }
+}
+
+/// `$context` for a mapping template, with the keys AWS has on a request without authorizer.
+pub(crate) fn template_context(
+    stage: &CompiledStage,
+    method: &CompiledMethod,
+    meta: &RequestMeta,
+) -> Value {
+    let mut map = Map::with_capacity(18);
+    map.insert("resourceId".into(), method.resource_id.clone().into());
+    map.insert("resourcePath".into(), method.resource_path.clone().into());
+    map.insert("httpMethod".into(), meta.http_method.clone().into());
+    map.insert(
+        "extendedRequestId".into(),
+        meta.extended_request_id.clone().into(),
+    );
+    map.insert("requestTime".into(), meta.request_time.clone().into());
+    map.insert("path".into(), meta.stage_path(stage).into());
+    map.insert("accountId".into(), stage.account_id.clone().into());
+    map.insert("protocol".into(), "HTTP/1.1".into());
+    map.insert("stage".into(), stage.stage_name.clone().into());
+    map.insert("domainPrefix".into(), meta.domain_prefix().into());
+    map.insert("requestTimeEpoch".into(), meta.request_time_epoch.into());
+    map.insert("requestId".into(), meta.request_id.clone().into());
+    map.insert("identity".into(), meta.identity());
+    map.insert("domainName".into(), meta.domain_name.clone().into());
+    map.insert("deploymentId".into(), stage.deployment_id.clone().into());
+    map.insert("apiId".into(), stage.api_id.clone().into());
+    Value::Object(map)
+}
+
+/// `requestContext` of a REST (payload 1.0) proxy event.
+pub(crate) fn proxy_request_context(
+    stage: &CompiledStage,
+    method: &CompiledMethod,
+    meta: &RequestMeta,
+) -> Value {
+    json!({
+        "resourceId": method.resource_id,
+        "resourcePath": method.resource_path,
+        "httpMethod": meta.http_method,
+        "extendedRequestId": meta.extended_request_id,
+        "requestTime": meta.request_time,
+        "path": meta.stage_path(stage),
+        "accountId": stage.account_id,
+        "protocol": "HTTP/1.1",
+        "stage": stage.stage_name,
+        "domainPrefix": meta.domain_prefix(),
+        "requestTimeEpoch": meta.request_time_epoch,
+        "requestId": meta.request_id,
+        "identity": meta.identity(),
+        "domainName": meta.domain_name,
+        "deploymentId": stage.deployment_id,
+        "apiId": stage.api_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_time_is_clf() {
+        let (clf, epoch) = now();
+        assert_eq!(clf.len(), "04/Mar/2020:19:15:17 +0000".len());
+        assert!(clf.ends_with(" +0000"));
+        assert!(epoch > 1_600_000_000_000);
+    }
+}

@@ -1,0 +1,146 @@
+//! Gateway responses: the answers API Gateway itself gives when a request cannot reach, or
+//! comes back badly from, its integration. Every failure of the pipeline maps to one here.
+//!
+//! The bodies are byte-exact with what AWS sends by default. Note the two spellings AWS uses:
+//! responses rendered from the default gateway-response template have no space after the colon
+//! (`{"message":"Forbidden"}`), while integration failures carry one
+//! (`{"message": "Internal server error"}`).
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+
+/// A response the gateway generates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayResponse {
+    pub status: u16,
+    /// `x-amzn-ErrorType`.
+    pub error_type: &'static str,
+    /// The exact body.
+    pub body: String,
+}
+
+fn templated(message: &str) -> String {
+    format!("{{\"message\":{}}}", serde_json::Value::from(message))
+}
+
+impl GatewayResponse {
+    /// MISSING_AUTHENTICATION_TOKEN: no resource or method matches.
+    pub fn missing_authentication_token() -> Self {
+        Self {
+            status: 403,
+            error_type: "MissingAuthenticationTokenException",
+            body: templated("Missing Authentication Token"),
+        }
+    }
+
+    /// A stage that does not exist on an API that does.
+    pub fn forbidden() -> Self {
+        Self {
+            status: 403,
+            error_type: "ForbiddenException",
+            body: templated("Forbidden"),
+        }
+    }
+
+    /// An API id that names no deployed API. AWS has no DNS name for it at all; emulators
+    /// answer 404 with this wording.
+    pub fn unknown_api(api_id: &str) -> Self {
+        Self {
+            status: 404,
+            error_type: "NotFoundException",
+            body: templated(&format!(
+                "The API id '{api_id}' does not correspond to a deployed API Gateway API"
+            )),
+        }
+    }
+
+    /// INTEGRATION_FAILURE as Lambda proxy integrations answer it (malformed output, function
+    /// error).
+    pub fn bad_gateway() -> Self {
+        Self {
+            status: 502,
+            error_type: "InternalServerErrorException",
+            body: "{\"message\": \"Internal server error\"}".to_owned(),
+        }
+    }
+
+    /// API_CONFIGURATION_ERROR or an integration the gateway could not call (Lambda refused).
+    pub fn internal_server_error() -> Self {
+        Self {
+            status: 500,
+            error_type: "InternalServerErrorException",
+            body: "{\"message\": \"Internal server error\"}".to_owned(),
+        }
+    }
+
+    /// INTEGRATION_TIMEOUT.
+    pub fn integration_timeout() -> Self {
+        Self {
+            status: 504,
+            error_type: "InternalServerErrorException",
+            body: "{\"message\": \"Endpoint request timed out\"}".to_owned(),
+        }
+    }
+
+    /// UNSUPPORTED_MEDIA_TYPE: passthrough refused.
+    pub fn unsupported_media_type() -> Self {
+        Self {
+            status: 415,
+            error_type: "UnsupportedMediaTypeException",
+            body: templated("Unsupported Media Type"),
+        }
+    }
+
+    /// REQUEST_TOO_LARGE.
+    pub fn request_too_large() -> Self {
+        Self {
+            status: 413,
+            error_type: "RequestTooLargeException",
+            body: templated("Request Too Long"),
+        }
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from(self.body));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert("x-amzn-requestid", id);
+        }
+        headers.insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(self.error_type),
+        );
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_byte_exact() {
+        let r = GatewayResponse::missing_authentication_token().into_response("id");
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.body(),
+            &Bytes::from(r#"{"message":"Missing Authentication Token"}"#)
+        );
+        assert_eq!(
+            r.headers()["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let r = GatewayResponse::bad_gateway().into_response("id");
+        assert_eq!(
+            r.body(),
+            &Bytes::from(r#"{"message": "Internal server error"}"#)
+        );
+    }
+}

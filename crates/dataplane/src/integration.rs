@@ -1,0 +1,421 @@
+//! One request through the phases, from route to response.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use portico_core::{AwsError, InvocationType, InvokeRequest, InvokeResult, Invoker, ids};
+use portico_vtl::{Params, RenderInput, RenderOutput};
+use rand::Rng;
+use serde_json::Value;
+
+use crate::ClientInfo;
+use crate::context::{RequestMeta, now, template_context};
+use crate::gateway::GatewayResponse;
+use crate::params::RequestParts;
+use crate::proxy;
+use crate::snapshot::{
+    CompiledIntegration, CompiledMethod, CompiledResponse, CompiledStage, CompiledTemplate,
+    LambdaTarget, Passthrough, RequestMapping, ResponseMapping,
+};
+use crate::target::InvokeTarget;
+
+/// Everything the integration phases read about the request.
+struct Exchange<'a> {
+    stage: &'a CompiledStage,
+    method: &'a CompiledMethod,
+    meta: RequestMeta,
+    parts: RequestParts,
+    path_parameters: Vec<(&'a str, &'a str)>,
+    body: Bytes,
+}
+
+/// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
+fn trace_id(epoch_ms: i64) -> String {
+    let mut rng = rand::rng();
+    format!(
+        "Root=1-{:08x}-{:012x}{:012x}",
+        epoch_ms / 1000,
+        rng.random::<u64>() & 0xffff_ffff_ffff,
+        rng.random::<u64>() & 0xffff_ffff_ffff
+    )
+}
+
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or("").trim()
+}
+
+pub(crate) async fn run<'s>(
+    stage: &'s CompiledStage,
+    invoker: &dyn Invoker,
+    target: InvokeTarget,
+    request: Request<Bytes>,
+    client: &ClientInfo,
+) -> Response<Bytes> {
+    let request_id = ids::request_id();
+    let http_method = request.method().as_str().to_owned();
+    let Some(matched) = stage.router.at(&target.path, &http_method) else {
+        return GatewayResponse::missing_authentication_token().into_response(&request_id);
+    };
+    let method: &'s CompiledMethod = matched.value;
+    let (request_time, request_time_epoch) = now();
+    let parts = RequestParts::new(request.uri().query(), request.headers());
+    let meta = RequestMeta {
+        request_id,
+        extended_request_id: ids::extended_request_id(),
+        request_time,
+        request_time_epoch,
+        source_ip: client.source_ip.clone(),
+        user_agent: parts.header("user-agent").map(str::to_owned),
+        domain_name: target.domain_name.clone(),
+        path: target.path.clone(),
+        http_method,
+    };
+    let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
+    let exchange = Exchange {
+        stage,
+        method,
+        meta,
+        parts,
+        path_parameters,
+        body: request.into_body(),
+    };
+    let response = match &method.integration {
+        CompiledIntegration::Lambda {
+            target,
+            timeout,
+            request,
+            responses,
+        } => lambda_custom(&exchange, invoker, target, *timeout, request, responses).await,
+        CompiledIntegration::LambdaProxy { target, timeout } => {
+            lambda_proxy(&exchange, invoker, target, *timeout).await
+        }
+        CompiledIntegration::Mock { request, responses } => mock(&exchange, request, responses),
+        CompiledIntegration::Unavailable { reason } => {
+            tracing::warn!(api = %stage.api_id, resource = %method.resource_path, %reason, "Execution failed due to configuration error");
+            Err(GatewayResponse::internal_server_error())
+        }
+    };
+    match response {
+        Ok(response) => response,
+        Err(gateway) => gateway.into_response(&exchange.meta.request_id),
+    }
+}
+
+impl Exchange<'_> {
+    fn render(
+        &self,
+        template: &CompiledTemplate,
+        body: &str,
+    ) -> Result<RenderOutput, GatewayResponse> {
+        let template = template.as_ref().map_err(|error| {
+            tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: mapping template");
+            GatewayResponse::internal_server_error()
+        })?;
+        let params = Params {
+            path: self
+                .path_parameters
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            querystring: self.parts.single_query(),
+            header: self.parts.single_headers(),
+        };
+        let context = template_context(self.stage, self.method, &self.meta);
+        let input = RenderInput {
+            body,
+            params: &params,
+            context: &context,
+            stage_variables: &self.stage.variables,
+        };
+        template.render(&input).map_err(|error| {
+            tracing::warn!(api = %self.stage.api_id, %error, "Execution failed: mapping template could not be rendered");
+            GatewayResponse::internal_server_error()
+        })
+    }
+
+    /// The integration request body: rendered, passed through, or refused (415).
+    fn map_request(&self, mapping: &RequestMapping) -> Result<Option<String>, GatewayResponse> {
+        let content_type = self
+            .parts
+            .header("content-type")
+            .map(media_type)
+            .unwrap_or("application/json");
+        let chosen = mapping
+            .templates
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(content_type));
+        match chosen {
+            Some((_, template)) => {
+                let body = String::from_utf8_lossy(&self.body);
+                Ok(Some(self.render(template, &body)?.body))
+            }
+            None => match (mapping.passthrough, mapping.templates.is_empty()) {
+                (Passthrough::WhenNoMatch, _) | (Passthrough::WhenNoTemplates, true) => Ok(None),
+                _ => Err(GatewayResponse::unsupported_media_type()),
+            },
+        }
+    }
+
+    fn source_arn(&self) -> String {
+        let path = self.method.resource_path.trim_start_matches('/');
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+            self.stage.region,
+            self.stage.account_id,
+            self.stage.api_id,
+            self.stage.stage_name,
+            self.meta.http_method,
+            path
+        )
+    }
+
+    async fn invoke(
+        &self,
+        invoker: &dyn Invoker,
+        target: &LambdaTarget,
+        timeout: Duration,
+        payload: Bytes,
+    ) -> Result<InvokeResult, GatewayResponse> {
+        let request = InvokeRequest {
+            region: target.region.clone(),
+            account_id: target.account_id.clone(),
+            function_name: target.function_name.clone(),
+            qualifier: target.qualifier.clone(),
+            payload,
+            invocation_type: InvocationType::RequestResponse,
+            client_context: None,
+            source_arn: Some(self.source_arn()),
+            log_tail: false,
+        };
+        match tokio::time::timeout(timeout, invoker.invoke(request)).await {
+            Err(_) => Err(GatewayResponse::integration_timeout()),
+            Ok(Err(error)) => Err(lambda_refused(&error)),
+            Ok(Ok(result)) => Ok(result),
+        }
+    }
+
+    fn base_response(
+        &self,
+        status: u16,
+        content_type: &str,
+        body: Bytes,
+        lambda: bool,
+    ) -> Response<Bytes> {
+        let mut response = Response::new(body);
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            headers.insert(http::header::CONTENT_TYPE, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.meta.request_id) {
+            headers.insert("x-amzn-requestid", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.meta.extended_request_id) {
+            headers.insert("x-amz-apigw-id", v);
+        }
+        if lambda && let Ok(v) = HeaderValue::from_str(&trace_id(self.meta.request_time_epoch)) {
+            headers.insert("x-amzn-trace-id", v);
+        }
+        response
+    }
+
+    /// Integration response phase for non-proxy integrations.
+    fn map_response(
+        &self,
+        responses: &ResponseMapping,
+        selection: Option<&str>,
+        payload: &Bytes,
+        lambda: bool,
+    ) -> Result<Response<Bytes>, GatewayResponse> {
+        let Some(selected) = responses.select(selection) else {
+            tracing::warn!(api = %self.stage.api_id, "Execution failed due to configuration error: No match for output mapping and no default output mapping configured");
+            return Err(GatewayResponse::internal_server_error());
+        };
+        let (content_type, rendered) =
+            match pick_response_template(selected, self.parts.header("accept")) {
+                Some((content_type, template)) => {
+                    let body = String::from_utf8_lossy(payload);
+                    (content_type, Some(self.render(template, &body)?))
+                }
+                None => ("application/json", None),
+            };
+        let (status, body, overrides) = match rendered {
+            Some(out) => (
+                out.overrides.response_status.unwrap_or(selected.status),
+                Bytes::from(out.body),
+                out.overrides.response_header,
+            ),
+            None => (selected.status, payload.clone(), Vec::new()),
+        };
+        let mut response = self.base_response(status, content_type, body, lambda);
+        for (name, source) in &selected.header_parameters {
+            if let Some(value) = self.header_parameter(source, payload)
+                && let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                )
+            {
+                response.headers_mut().insert(n, v);
+            }
+        }
+        for (name, value) in overrides {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().insert(n, v);
+            }
+        }
+        Ok(response)
+    }
+
+    /// Evaluates a response parameter source (`'static'`, `integration.response.body[.path]`,
+    /// `stageVariables.x`, `context.x`).
+    fn header_parameter(&self, source: &str, payload: &Bytes) -> Option<String> {
+        if let Some(literal) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+            return Some(literal.to_owned());
+        }
+        if source == "integration.response.body" {
+            return Some(String::from_utf8_lossy(payload).into_owned());
+        }
+        if let Some(path) = source.strip_prefix("integration.response.body.") {
+            let mut value: Value = serde_json::from_slice(payload).ok()?;
+            for key in path.split('.') {
+                value = value.get(key)?.clone();
+            }
+            return Some(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        }
+        if let Some(name) = source.strip_prefix("stageVariables.") {
+            return self.stage.variables.get(name).cloned();
+        }
+        if let Some(key) = source.strip_prefix("context.") {
+            let context = template_context(self.stage, self.method, &self.meta);
+            return match context.get(key)? {
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            };
+        }
+        None
+    }
+}
+
+/// Response template by the request's `Accept`, then `application/json`, then the first.
+fn pick_response_template<'r>(
+    response: &'r CompiledResponse,
+    accept: Option<&str>,
+) -> Option<(&'r str, &'r CompiledTemplate)> {
+    let by_accept = accept
+        .into_iter()
+        .flat_map(|a| a.split(','))
+        .find_map(|candidate| {
+            let wanted = media_type(candidate);
+            response
+                .templates
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
+        });
+    by_accept
+        .or_else(|| {
+            response
+                .templates
+                .iter()
+                .find(|(key, _)| key == "application/json")
+        })
+        .or_else(|| response.templates.first())
+        .map(|(key, template)| (key.as_str(), template))
+}
+
+/// What the gateway answers when Lambda refuses the call (unknown function, no permission).
+fn lambda_refused(error: &AwsError) -> GatewayResponse {
+    tracing::warn!(%error, "Execution failed due to configuration error: Invalid permissions on Lambda function");
+    GatewayResponse::internal_server_error()
+}
+
+async fn lambda_custom(
+    exchange: &Exchange<'_>,
+    invoker: &dyn Invoker,
+    target: &LambdaTarget,
+    timeout: Duration,
+    mapping: &RequestMapping,
+    responses: &ResponseMapping,
+) -> Result<Response<Bytes>, GatewayResponse> {
+    let payload = match exchange.map_request(mapping)? {
+        Some(rendered) => Bytes::from(rendered),
+        None if exchange.body.is_empty() => Bytes::from_static(b"{}"),
+        None => exchange.body.clone(),
+    };
+    let result = exchange.invoke(invoker, target, timeout, payload).await?;
+    // Lambda errors are selected by their errorMessage; a success has no selection value.
+    let error_message = result.function_error.as_ref().and_then(|_| {
+        serde_json::from_slice::<Value>(&result.payload)
+            .ok()
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+    });
+    exchange.map_response(responses, error_message.as_deref(), &result.payload, true)
+}
+
+async fn lambda_proxy(
+    exchange: &Exchange<'_>,
+    invoker: &dyn Invoker,
+    target: &LambdaTarget,
+    timeout: Duration,
+) -> Result<Response<Bytes>, GatewayResponse> {
+    let event = proxy::event(
+        exchange.stage,
+        exchange.method,
+        &exchange.meta,
+        &exchange.parts,
+        &exchange.path_parameters,
+        &exchange.body,
+    );
+    let result = exchange
+        .invoke(invoker, target, timeout, Bytes::from(event))
+        .await?;
+    if result.function_error.is_some() {
+        return Err(GatewayResponse::bad_gateway());
+    }
+    let Some(parsed) = proxy::parse_response(&result.payload) else {
+        tracing::warn!(api = %exchange.stage.api_id, "Execution failed due to configuration error: Malformed Lambda proxy response");
+        return Err(GatewayResponse::bad_gateway());
+    };
+    let content_type = parsed
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| "application/json".to_owned());
+    let mut response = exchange.base_response(parsed.status, &content_type, parsed.body, true);
+    for (name, value) in parsed.headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    Ok(response)
+}
+
+fn mock(
+    exchange: &Exchange<'_>,
+    mapping: &RequestMapping,
+    responses: &ResponseMapping,
+) -> Result<Response<Bytes>, GatewayResponse> {
+    let status = match exchange.map_request(mapping)? {
+        Some(rendered) => serde_json::from_str::<Value>(&rendered)
+            .ok()
+            .and_then(|v| v.get("statusCode").and_then(Value::as_u64))
+            .unwrap_or(200),
+        None => 200,
+    };
+    let status = status.to_string();
+    exchange.map_response(responses, Some(&status), &Bytes::new(), false)
+}

@@ -1,0 +1,301 @@
+//! Compiling a deployed stage into what requests read: done once per deployment.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico_core::arn::parse_lambda_integration_uri;
+use portico_core::{DeployedStage, StageKey};
+use portico_model::apigateway::{Integration, IntegrationResponse, Method, Resource};
+use portico_route::{Router, RouterBuilder};
+use portico_vtl::Template;
+use regex::Regex;
+use serde::Deserialize;
+
+/// A stage ready to serve.
+pub struct CompiledStage {
+    pub api_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub stage_name: String,
+    pub deployment_id: String,
+    pub variables: BTreeMap<String, String>,
+    pub router: Router<Arc<CompiledMethod>>,
+}
+
+/// One method of one resource.
+pub struct CompiledMethod {
+    pub resource_id: String,
+    pub resource_path: String,
+    pub http_method: String,
+    pub integration: CompiledIntegration,
+}
+
+/// The Lambda function an integration calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    pub region: String,
+    pub account_id: String,
+    pub function_name: String,
+    pub qualifier: Option<String>,
+}
+
+/// How a method reaches its backend.
+pub enum CompiledIntegration {
+    /// `AWS` with a Lambda URI: custom (non-proxy) Lambda integration.
+    Lambda {
+        target: LambdaTarget,
+        timeout: Duration,
+        request: RequestMapping,
+        responses: ResponseMapping,
+    },
+    /// `AWS_PROXY` with a Lambda URI.
+    LambdaProxy {
+        target: LambdaTarget,
+        timeout: Duration,
+    },
+    /// `MOCK`: the request template's `statusCode` selects the response.
+    Mock {
+        request: RequestMapping,
+        responses: ResponseMapping,
+    },
+    /// An integration this data plane cannot call; requests answer 500 as AWS answers a
+    /// misconfigured integration, and the reason is logged.
+    Unavailable { reason: String },
+}
+
+/// `passthroughBehavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passthrough {
+    WhenNoMatch,
+    WhenNoTemplates,
+    Never,
+}
+
+/// A template parsed once; a template that does not parse is kept as its error, logged at
+/// deployment, and answered 500 at request time.
+pub type CompiledTemplate = Result<Template, String>;
+
+/// Request templates by content type, and the passthrough rule.
+pub struct RequestMapping {
+    pub templates: Vec<(String, CompiledTemplate)>,
+    pub passthrough: Passthrough,
+}
+
+/// An integration response.
+pub struct CompiledResponse {
+    pub status: u16,
+    /// Full-match selection pattern; `None` for the default response.
+    pub pattern: Option<Regex>,
+    pub templates: Vec<(String, CompiledTemplate)>,
+    /// `method.response.header.{name}` -> source expression.
+    pub header_parameters: Vec<(String, String)>,
+}
+
+/// Integration responses in selection order.
+pub struct ResponseMapping {
+    pub patterned: Vec<CompiledResponse>,
+    pub default: Option<CompiledResponse>,
+}
+
+impl ResponseMapping {
+    /// The response for a selection value (Lambda error message or backend status code).
+    pub fn select(&self, value: Option<&str>) -> Option<&CompiledResponse> {
+        value
+            .and_then(|v| {
+                self.patterned
+                    .iter()
+                    .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(v)))
+            })
+            .or(self.default.as_ref())
+    }
+}
+
+#[derive(Deserialize)]
+struct Frozen {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    resources: Vec<Resource>,
+}
+
+fn compile_templates(
+    templates: Option<&BTreeMap<String, String>>,
+    key: &StageKey,
+    where_: &str,
+) -> Vec<(String, CompiledTemplate)> {
+    templates
+        .into_iter()
+        .flatten()
+        .map(|(content_type, source)| {
+            let compiled = Template::parse(source).map_err(|e| {
+                let message = e.to_string();
+                tracing::warn!(api = %key.api_id, stage = %key.stage_name, %where_, %content_type, error = %message, "mapping template does not parse");
+                message
+            });
+            (content_type.clone(), compiled)
+        })
+        .collect()
+}
+
+fn compile_response(
+    response: &IntegrationResponse,
+    key: &StageKey,
+    where_: &str,
+) -> Option<CompiledResponse> {
+    let status = response.status_code.as_deref()?.parse().ok()?;
+    let pattern = match response.selection_pattern.as_deref() {
+        None | Some("") => None,
+        Some(p) => match Regex::new(&format!("^(?:{p})$")) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(api = %key.api_id, %where_, pattern = p, error = %e, "selection pattern does not compile");
+                return None;
+            }
+        },
+    };
+    let header_parameters = response
+        .response_parameters
+        .iter()
+        .flatten()
+        .filter_map(|(dest, source)| {
+            dest.strip_prefix("method.response.header.")
+                .map(|name| (name.to_owned(), source.clone()))
+        })
+        .collect();
+    Some(CompiledResponse {
+        status,
+        pattern,
+        templates: compile_templates(response.response_templates.as_ref(), key, where_),
+        header_parameters,
+    })
+}
+
+fn compile_responses(integration: &Integration, key: &StageKey, where_: &str) -> ResponseMapping {
+    let mut patterned = Vec::new();
+    let mut default = None;
+    for response in integration
+        .integration_responses
+        .iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        if let Some(compiled) = compile_response(response, key, where_) {
+            if compiled.pattern.is_some() {
+                patterned.push(compiled);
+            } else {
+                default = Some(compiled);
+            }
+        }
+    }
+    ResponseMapping { patterned, default }
+}
+
+fn request_mapping(integration: &Integration, key: &StageKey, where_: &str) -> RequestMapping {
+    RequestMapping {
+        templates: compile_templates(integration.request_templates.as_ref(), key, where_),
+        passthrough: match integration.passthrough_behavior.as_deref() {
+            Some("NEVER") => Passthrough::Never,
+            Some("WHEN_NO_TEMPLATES") => Passthrough::WhenNoTemplates,
+            _ => Passthrough::WhenNoMatch,
+        },
+    }
+}
+
+fn lambda_target(uri: Option<&str>, key: &StageKey) -> Option<LambdaTarget> {
+    let parsed = parse_lambda_integration_uri(uri?)?;
+    Some(LambdaTarget {
+        region: parsed.function.region.unwrap_or(parsed.region),
+        account_id: parsed
+            .function
+            .account_id
+            .unwrap_or_else(|| key.account_id.clone()),
+        function_name: parsed.function.name,
+        qualifier: parsed.function.qualifier,
+    })
+}
+
+fn compile_integration(method: &Method, key: &StageKey, where_: &str) -> CompiledIntegration {
+    let Some(integration) = method.method_integration.as_ref() else {
+        return CompiledIntegration::Unavailable {
+            reason: "the method has no integration".to_owned(),
+        };
+    };
+    let timeout = Duration::from_millis(
+        integration
+            .timeout_in_millis
+            .unwrap_or(29_000)
+            .clamp(50, 29_000) as u64,
+    );
+    match integration.r#type.as_deref() {
+        Some("MOCK") => CompiledIntegration::Mock {
+            request: request_mapping(integration, key, where_),
+            responses: compile_responses(integration, key, where_),
+        },
+        Some(kind @ ("AWS" | "AWS_PROXY")) => {
+            match lambda_target(integration.uri.as_deref(), key) {
+                Some(target) if kind == "AWS_PROXY" => {
+                    CompiledIntegration::LambdaProxy { target, timeout }
+                }
+                Some(target) => CompiledIntegration::Lambda {
+                    target,
+                    timeout,
+                    request: request_mapping(integration, key, where_),
+                    responses: compile_responses(integration, key, where_),
+                },
+                None => CompiledIntegration::Unavailable {
+                    reason: format!(
+                        "AWS service integrations other than Lambda are not served: {}",
+                        integration.uri.as_deref().unwrap_or("")
+                    ),
+                },
+            }
+        }
+        other => CompiledIntegration::Unavailable {
+            reason: format!(
+                "integration type {} is not served yet",
+                other.unwrap_or("none")
+            ),
+        },
+    }
+}
+
+/// Compiles a published stage. Parts that cannot be compiled are logged and answer 500.
+pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
+    let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
+        tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "deployment is unreadable");
+        Frozen { id: String::new(), resources: Vec::new() }
+    });
+    let variables: BTreeMap<String, String> = deployed
+        .stage
+        .get("variables")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let mut builder = RouterBuilder::new();
+    for resource in &frozen.resources {
+        let (Some(resource_id), Some(path)) = (&resource.id, &resource.path) else {
+            continue;
+        };
+        for (verb, method) in resource.resource_methods.iter().flatten() {
+            let where_ = format!("{verb} {path}");
+            let compiled = Arc::new(CompiledMethod {
+                resource_id: resource_id.clone(),
+                resource_path: path.clone(),
+                http_method: verb.clone(),
+                integration: compile_integration(method, key, &where_),
+            });
+            if let Err(e) = builder.insert(path, verb, compiled) {
+                tracing::warn!(api = %key.api_id, %where_, error = %e, "route not served");
+            }
+        }
+    }
+    CompiledStage {
+        api_id: key.api_id.clone(),
+        account_id: key.account_id.clone(),
+        region: key.region.clone(),
+        stage_name: key.stage_name.clone(),
+        deployment_id: frozen.id,
+        variables,
+        router: builder.build(),
+    }
+}
