@@ -1,0 +1,332 @@
+'use strict';
+// Portico's Node.js runtime bootstrap: the Lambda Runtime API loop, with handler resolution,
+// context, console format and error documents mirroring the official Node.js runtime.
+// The Runtime API is spoken through a lean HTTP/1.1 client on one keep-alive socket: node:http
+// costs 2-3x more CPU per invocation than the whole exchange needs.
+
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+const { pathToFileURL } = require('node:url');
+
+const env = process.env;
+const API = env.AWS_LAMBDA_RUNTIME_API || '';
+const API_HOST = API.slice(0, API.lastIndexOf(':'));
+const API_PORT = Number(API.slice(API.lastIndexOf(':') + 1));
+const BASE = '/2018-06-01/runtime';
+
+// ---------------------------------------------------------------- lean HTTP client
+let sock = null;
+let buf = Buffer.alloc(0);
+let waiter = null;
+
+function connect() {
+  sock = net.connect({ host: API_HOST, port: API_PORT, noDelay: true });
+  sock.on('data', (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    pump();
+  });
+  sock.on('error', (e) => fail(e));
+  sock.on('close', () => {
+    sock = null;
+    if (waiter) fail(new Error('Runtime API connection closed'));
+  });
+}
+
+function pump() {
+  if (!waiter) return;
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return;
+  const lines = buf.toString('latin1', 0, end).split('\r\n');
+  const headers = {};
+  for (let i = 1; i < lines.length; i++) {
+    const c = lines[i].indexOf(':');
+    if (c > 0) headers[lines[i].slice(0, c).toLowerCase()] = lines[i].slice(c + 1).trim();
+  }
+  const len = Number(headers['content-length'] || 0);
+  if (buf.length < end + 4 + len) return;
+  const body = buf.subarray(end + 4, end + 4 + len);
+  buf = buf.subarray(end + 4 + len);
+  const w = waiter;
+  waiter = null;
+  // While no request is in flight the socket must not keep the event loop alive, or
+  // 'beforeExit' (callbackWaitsForEmptyEventLoop) could never fire.
+  if (sock) sock.unref();
+  w.resolve({ status: Number(lines[0].slice(9, 12)), headers, body });
+}
+
+function fail(e) {
+  const w = waiter;
+  waiter = null;
+  if (w) w.reject(e);
+  else {
+    process.stderr.write(`Runtime API error: ${e && e.stack ? e.stack : e}\n`);
+    process.exit(1);
+  }
+}
+
+function request(method, p, body, extra) {
+  return new Promise((resolve, reject) => {
+    if (!sock) connect();
+    waiter = { resolve, reject };
+    sock.ref();
+    let head = `${method} ${p} HTTP/1.1\r\nHost: ${API}\r\n`;
+    if (extra) for (const k of Object.keys(extra)) head += `${k}: ${extra[k]}\r\n`;
+    if (body === undefined) {
+      sock.write(head + '\r\n');
+    } else {
+      const b = Buffer.from(body, 'utf8');
+      head += `Content-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n`;
+      sock.write(Buffer.concat([Buffer.from(head, 'latin1'), b]));
+    }
+    pump();
+  });
+}
+
+async function post(p, body, errorType) {
+  const extra = errorType ? { 'Lambda-Runtime-Function-Error-Type': errorType } : undefined;
+  const r = await request('POST', p, body, extra);
+  if (r.status !== 202) {
+    // 4xx: the platform refused the answer (e.g. too large); the invoke already failed there.
+    process.stderr.write(`Runtime API ${p} answered ${r.status}: ${r.body.toString('utf8')}\n`);
+  }
+}
+
+// ---------------------------------------------------------------- console, as the official runtime
+let currentRequestId;
+const LEVELS = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE', fatal: 'FATAL' };
+for (const [method, level] of Object.entries(LEVELS)) {
+  console[method] = (...args) => {
+    // One log event per call: newlines become \r, as in CloudWatch.
+    const line = util.format(...args).replace(/\n/g, '\r');
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${line}\n`);
+  };
+}
+
+// ---------------------------------------------------------------- errors, as the official runtime
+function faultClass(name) {
+  const C = class extends Error {};
+  Object.defineProperty(C.prototype, 'name', { value: name, writable: true, configurable: true });
+  return C;
+}
+const ImportModuleError = faultClass('Runtime.ImportModuleError');
+const HandlerNotFound = faultClass('Runtime.HandlerNotFound');
+const MalformedHandlerName = faultClass('Runtime.MalformedHandlerName');
+const UserCodeSyntaxError = faultClass('Runtime.UserCodeSyntaxError');
+
+function isError(e) {
+  return util.types.isNativeError(e) || (e && typeof e === 'object' && e.name && e.message && e.stack);
+}
+
+function errorDocument(e) {
+  try {
+    if (isError(e)) {
+      return {
+        errorType: e.name,
+        errorMessage: e.message,
+        trace: String(e.stack).split('\n'),
+      };
+    }
+    return { errorType: typeof e, errorMessage: String(e), trace: [] };
+  } catch (_) {
+    return {
+      errorType: 'handled',
+      errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+// ---------------------------------------------------------------- handler resolution
+function hasPackageJsonTypeModule(file) {
+  let dir = path.dirname(file);
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
+      } catch (_) {
+        return false;
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
+}
+
+function tryRequireFile(file, ext) {
+  const p = file + (ext || '');
+  return fs.existsSync(p) ? require(p) : undefined;
+}
+
+async function tryAwaitImport(file, ext) {
+  const p = file + (ext || '');
+  return fs.existsSync(p) ? await import(pathToFileURL(p).href) : undefined;
+}
+
+async function tryRequire(appRoot, moduleRoot, module) {
+  const lambdaStylePath = path.resolve(appRoot, moduleRoot, module);
+  const extensionless = tryRequireFile(lambdaStylePath);
+  if (extensionless) return extensionless;
+  const typeModule = hasPackageJsonTypeModule(lambdaStylePath);
+  if (!typeModule) {
+    const loaded = tryRequireFile(lambdaStylePath, '.js');
+    if (loaded) return loaded;
+  }
+  const loaded =
+    (typeModule && (await tryAwaitImport(lambdaStylePath, '.js'))) ||
+    (await tryAwaitImport(lambdaStylePath, '.mjs')) ||
+    tryRequireFile(lambdaStylePath, '.cjs');
+  if (loaded) return loaded;
+  // Resolve like Node would, relative to the task root rather than this file.
+  return require(require.resolve(module, { paths: [appRoot, path.join(appRoot, moduleRoot)] }));
+}
+
+async function loadHandler(appRoot, fullHandlerString) {
+  const handlerString = path.basename(fullHandlerString);
+  const moduleRoot = fullHandlerString.substring(0, fullHandlerString.indexOf(handlerString));
+  const match = handlerString.match(/^([^.]*)\.(.*)$/);
+  if (!match || match.length !== 3) throw new MalformedHandlerName('Bad handler');
+  const [, module, handlerPath] = match;
+  let userApp;
+  try {
+    userApp = await tryRequire(appRoot, moduleRoot, module);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(String(e));
+    if (e && (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new ImportModuleError(String(e));
+    }
+    throw e;
+  }
+  const handler = handlerPath.split('.').reduce((o, k) => (o == null ? undefined : o[k]), userApp);
+  if (handler === undefined || handler === null) {
+    throw new HandlerNotFound(`${fullHandlerString} is undefined or not exported`);
+  }
+  if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandlerString} is not a function`);
+  return handler;
+}
+
+// ---------------------------------------------------------------- invocation
+let onEmptyLoop = null; // what to do when the event loop drains ('beforeExit')
+let onUncaught = null; // how the current invocation reports an uncaught exception
+
+process.on('beforeExit', () => {
+  const f = onEmptyLoop;
+  onEmptyLoop = null;
+  if (f) f();
+});
+for (const ev of ['uncaughtException', 'unhandledRejection']) {
+  process.on(ev, (e) => {
+    const code = ev === 'uncaughtException' ? 129 : 128;
+    if (onUncaught) onUncaught(e, code);
+    else {
+      console.error(ev, e);
+      process.exit(code);
+    }
+  });
+}
+
+function makeContext(h, id) {
+  const deadline = Number(h['lambda-runtime-deadline-ms']);
+  const ctx = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: id,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+  if (h['lambda-runtime-client-context']) ctx.clientContext = JSON.parse(h['lambda-runtime-client-context']);
+  if (h['lambda-runtime-cognito-identity']) ctx.identity = JSON.parse(h['lambda-runtime-cognito-identity']);
+  return ctx;
+}
+
+function postResult(id, err, result) {
+  if (err !== undefined && err !== null) {
+    const doc = errorDocument(err);
+    console.error('Invoke Error', JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace }));
+    return post(`${BASE}/invocation/${id}/error`, JSON.stringify(doc), doc.errorType);
+  }
+  let body;
+  try {
+    body = JSON.stringify(result === undefined ? null : result);
+  } catch (_) {
+    return postResult(id, new Error('Unable to stringify response body'));
+  }
+  return post(`${BASE}/invocation/${id}/response`, body);
+}
+
+// Resolves once the invocation's answer is posted.
+function invokeOnce(handler, event, context, id) {
+  return new Promise((done) => {
+    let finished = false;
+    const finish = (err, result) => {
+      if (finished) return;
+      finished = true;
+      onEmptyLoop = null;
+      onUncaught = null;
+      postResult(id, err, result).then(done, fail);
+    };
+    const callback = (err, result) => {
+      if (finished) return;
+      if (context.callbackWaitsForEmptyEventLoop) onEmptyLoop = () => setImmediate(() => finish(err, result));
+      else finish(err, result);
+    };
+    context.succeed = (result) => finish(null, result);
+    context.fail = (err) => finish(err == null ? 'handled' : err);
+    context.done = (err, result) => finish(err, result);
+    // A handler that never answers: the official runtime answers null once the loop drains.
+    onEmptyLoop = () => finish(null, null);
+    onUncaught = (e, code) => {
+      finished = true;
+      onEmptyLoop = null;
+      onUncaught = null;
+      postResult(id, e).then(() => process.exit(code), () => process.exit(code));
+    };
+    try {
+      const r = handler(event, context, callback);
+      if (r && typeof r.then === 'function') {
+        r.then((v) => finish(null, v), (e) => finish(e === undefined || e === null ? new Error(String(e)) : e));
+      }
+    } catch (e) {
+      callback(e);
+    }
+  });
+}
+
+async function main() {
+  let handler;
+  try {
+    handler = await loadHandler(env.LAMBDA_TASK_ROOT || process.cwd(), env._HANDLER || '');
+  } catch (e) {
+    const doc = errorDocument(e);
+    console.error(JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace }));
+    await post(`${BASE}/init/error`, JSON.stringify(doc), doc.errorType);
+    process.exit(129);
+  }
+  for (;;) {
+    const next = await request('GET', `${BASE}/invocation/next`);
+    if (next.status !== 200) throw new Error(`/next answered ${next.status}: ${next.body.toString('utf8')}`);
+    const h = next.headers;
+    const id = h['lambda-runtime-aws-request-id'];
+    currentRequestId = id;
+    if (h['lambda-runtime-trace-id']) env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
+    else delete env._X_AMZN_TRACE_ID;
+    let context;
+    let event;
+    try {
+      context = makeContext(h, id);
+      event = JSON.parse(next.body.toString('utf8'));
+    } catch (e) {
+      await postResult(id, e);
+      continue;
+    }
+    await invokeOnce(handler, event, context, id);
+  }
+}
+
+main().catch((e) => fail(e));

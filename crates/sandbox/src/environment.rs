@@ -1,0 +1,427 @@
+//! One execution environment: a runtime process, its Runtime API listener, its log.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::Signal;
+use portico_rapi::{InitEvent, Invocation, InvocationResult, RuntimeApi};
+use tokio::process::{Child, Command};
+
+use crate::launcher::{Launcher, RuntimeKind};
+use crate::log::{self, InvocationLog, OutputPump, Report};
+use crate::process::{self, describe_exit, signal_group};
+use crate::{FunctionSpec, InvokeInput, InvokeOutcome, RESPONSE_TOO_LARGE_MESSAGE};
+
+/// How long a runtime may take from spawn to its first `/next` (Lambda's init phase limit).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long [`Environment::shutdown`] waits after SIGTERM before SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Why an environment could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The runtime id is not one this host can run.
+    #[error("unsupported runtime {0}")]
+    UnsupportedRuntime(String),
+    /// The code directory does not exist.
+    #[error("code directory {0} does not exist")]
+    MissingCode(PathBuf),
+    /// A `provided*` package without an executable `bootstrap` file.
+    #[error("no bootstrap at {0}")]
+    MissingBootstrap(PathBuf),
+    /// `node` / `python3` could not be found or run.
+    #[error("no interpreter for {runtime}: {reason}")]
+    Interpreter {
+        /// The runtime id.
+        runtime: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The Runtime API listener could not be bound.
+    #[error("cannot bind the runtime API listener: {0}")]
+    Listener(std::io::Error),
+    /// The process could not be spawned (e.g. a bootstrap that is not executable).
+    #[error("fork/exec {program}: {source}")]
+    Spawn {
+        /// What was executed.
+        program: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl StartError {
+    /// The outcome to answer the invoke that needed this environment with.
+    #[must_use]
+    pub fn failure(&self, request_id: &str) -> InvokeOutcome {
+        let (error_type, reason) = match self {
+            Self::MissingBootstrap(path) => (
+                "Runtime.InvalidEntrypoint",
+                format!("Couldn't find valid bootstrap(s): [{} /opt/bootstrap]", path.display()),
+            ),
+            Self::Spawn { program, source } => {
+                // Go's wording, e.g. `fork/exec /var/task/bootstrap: permission denied`.
+                let os = source.raw_os_error().map_or_else(
+                    || source.to_string(),
+                    |n| nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+                );
+                ("Runtime.InvalidEntrypoint", format!("fork/exec {}: {os}", program.display()))
+            }
+            other => ("Runtime.Unknown", other.to_string()),
+        };
+        InvokeOutcome::Failed {
+            error_type: error_type.to_owned(),
+            message: format!("RequestId: {request_id} Error: {reason}"),
+        }
+    }
+}
+
+/// Why an environment died; rendered per request id.
+#[derive(Debug, Clone)]
+enum Death {
+    Exited(Option<ExitStatus>),
+    TimedOut(Duration),
+    InitFailed { error_type: String, message: String },
+    TooLarge,
+    ShutDown,
+}
+
+impl Death {
+    fn outcome(&self, request_id: &str) -> InvokeOutcome {
+        let (error_type, message) = match self {
+            Self::Exited(Some(status)) if status.code() == Some(0) => (
+                "Runtime.ExitError",
+                format!("RequestId: {request_id} Error: Runtime exited without providing a reason"),
+            ),
+            Self::Exited(Some(status)) => (
+                "Runtime.ExitError",
+                format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: {}",
+                    describe_exit(*status)
+                ),
+            ),
+            Self::Exited(None) | Self::ShutDown => (
+                "Runtime.ExitError",
+                format!("RequestId: {request_id} Error: Runtime exited without providing a reason"),
+            ),
+            Self::TimedOut(after) => (
+                "Sandbox.Timedout",
+                format!(
+                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                    after.as_secs_f64()
+                ),
+            ),
+            Self::InitFailed { error_type, message } => (error_type.as_str(), message.clone()),
+            Self::TooLarge => ("Function.ResponseSizeTooLarge", RESPONSE_TOO_LARGE_MESSAGE.to_owned()),
+        };
+        InvokeOutcome::Failed { error_type: error_type.to_owned(), message }
+    }
+}
+
+/// One execution environment: one runtime process in its own process group, speaking the
+/// Runtime API to its own listener. One invocation at a time (`&mut self`); warm between
+/// invocations. Dropping it SIGKILLs the process group.
+#[derive(Debug)]
+pub struct Environment {
+    spec: Arc<FunctionSpec>,
+    api: RuntimeApi,
+    child: Child,
+    /// `None` once the group was killed and its leader reaped.
+    pgid: Option<i32>,
+    pid: Option<u32>,
+    output: OutputPump,
+    log: InvocationLog,
+    started: Instant,
+    init_duration: Option<Duration>,
+    /// Reported once, on the first invocation after a cold start.
+    init_reported: bool,
+    dead: Option<Death>,
+}
+
+impl Environment {
+    /// Binds the Runtime API listener and spawns the runtime process. Returns as soon as the
+    /// process runs; its init completes in the background and the first [`invoke`] waits for it.
+    ///
+    /// [`invoke`]: Environment::invoke
+    ///
+    /// # Errors
+    /// [`StartError`]; [`StartError::failure`] turns it into the invoke's answer.
+    pub async fn start(spec: Arc<FunctionSpec>, launcher: &Launcher) -> Result<Self, StartError> {
+        let kind = RuntimeKind::of(&spec.runtime)
+            .ok_or_else(|| StartError::UnsupportedRuntime(spec.runtime.clone()))?;
+        if !spec.code_dir.is_dir() {
+            return Err(StartError::MissingCode(spec.code_dir.clone()));
+        }
+        let (program, args) = launcher.command_for(kind, &spec).await.map_err(|reason| {
+            StartError::Interpreter { runtime: spec.runtime.clone(), reason }
+        })?;
+        if kind == RuntimeKind::Provided && !program.is_file() {
+            return Err(StartError::MissingBootstrap(program));
+        }
+        let api = RuntimeApi::bind().await.map_err(StartError::Listener)?;
+        let stream = format!(
+            "{}/[{}]{}",
+            log::utc_date_path(SystemTime::now()),
+            spec.version,
+            uuid::Uuid::new_v4().simple()
+        );
+        let env = launcher.environment(&spec, kind, &api.runtime_api_env(), &stream);
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .current_dir(&spec.code_dir)
+            .env_clear()
+            .envs(&env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        process::isolate(&mut cmd);
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|source| StartError::Spawn { program, source })?;
+        let pid = child.id();
+        let output =
+            OutputPump::new(child.stdout.take(), child.stderr.take(), spec.function_name.clone());
+        tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), "runtime started");
+        Ok(Self {
+            pgid: pid.and_then(|p| i32::try_from(p).ok()),
+            pid,
+            spec,
+            api,
+            child,
+            output,
+            log: InvocationLog::default(),
+            started,
+            init_duration: None,
+            init_reported: false,
+            dead: None,
+        })
+    }
+
+    /// Runs one invocation: waits for init on a cold start, hands the event to the runtime's
+    /// `/next`, and waits for `/response`, `/error`, process exit, or the function's timeout.
+    ///
+    /// After an [`InvokeOutcome::Failed`] the process group is already killed and the
+    /// environment must be discarded; invoking it again fails the same way.
+    pub async fn invoke(&mut self, input: InvokeInput) -> InvokeOutcome {
+        let id = input.request_id.clone();
+        self.log.clear();
+        if let Some(death) = &self.dead {
+            return death.outcome(&id);
+        }
+        if self.init_duration.is_none() {
+            if let Err(death) = self.await_init().await {
+                return self.die(&id, death, None).await;
+            }
+        } else if let Ok(Some(status)) = self.child.try_wait() {
+            // The runtime exited between invocations (Node exits after an uncaught exception).
+            return self.die(&id, Death::Exited(Some(status)), None).await;
+        }
+        self.log.push(format!("START RequestId: {id} Version: {}", self.spec.version));
+        let timeout = self.spec.timeout;
+        let began = Instant::now();
+        let deadline = tokio::time::Instant::from_std(began + timeout);
+        let invocation = Invocation {
+            request_id: id.clone(),
+            payload: input.payload,
+            deadline_ms: epoch_ms(SystemTime::now() + timeout),
+            invoked_function_arn: input
+                .invoked_function_arn
+                .unwrap_or_else(|| self.spec.function_arn.clone()),
+            trace_id: input.trace_id.unwrap_or_else(new_trace_id),
+            client_context: input.client_context,
+            cognito_identity: input.cognito_identity,
+        };
+        let mut reply = match self.api.dispatch(invocation) {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::warn!(function = %self.spec.function_name, error = %e, "dispatch failed");
+                return self.die(&id, Death::Exited(None), Some(began)).await;
+            }
+        };
+        let result = loop {
+            tokio::select! {
+                biased;
+                r = &mut reply => break Ok(r),
+                status = self.child.wait() => {
+                    // The answer may have been posted just before the exit.
+                    match reply.try_recv() {
+                        Ok(r) => break Ok(Ok(r)),
+                        Err(_) => break Err(Death::Exited(status.ok())),
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break Err(Death::TimedOut(timeout)),
+                () = self.output.pump(&mut self.log) => {}
+            }
+        };
+        let outcome = match result {
+            Ok(Ok(InvocationResult::Response(body))) => InvokeOutcome::Response(body),
+            Ok(Ok(InvocationResult::Error { body, .. })) => InvokeOutcome::FunctionError { payload: body },
+            Ok(Ok(InvocationResult::ResponseTooLarge)) => {
+                return self.die(&id, Death::TooLarge, Some(began)).await;
+            }
+            Ok(Err(_)) => return self.die(&id, Death::Exited(None), Some(began)).await,
+            Err(death) => return self.die(&id, death, Some(began)).await,
+        };
+        self.output.drain_ready(&mut self.log).await;
+        self.finish_log(&id, began.elapsed(), false);
+        outcome
+    }
+
+    /// Waits for the runtime's first `/next` (or `/init/error`, exit, or the init timeout).
+    async fn await_init(&mut self) -> Result<(), Death> {
+        let deadline = tokio::time::Instant::from_std(self.started + INIT_TIMEOUT);
+        loop {
+            tokio::select! {
+                biased;
+                ev = self.api.init_event() => match ev {
+                    Some(InitEvent::Ready) => {
+                        self.init_duration = Some(self.started.elapsed());
+                        return Ok(());
+                    }
+                    Some(InitEvent::Error { error_type, body }) => {
+                        return Err(init_failure(error_type, &body));
+                    }
+                    None => return Err(Death::Exited(None)),
+                },
+                status = self.child.wait() => {
+                    // An init error posted right before exiting wins over the exit.
+                    if let Some(InitEvent::Error { error_type, body }) =
+                        tokio::time::timeout(Duration::ZERO, self.api.init_event()).await.ok().flatten()
+                    {
+                        return Err(init_failure(error_type, &body));
+                    }
+                    return Err(Death::Exited(status.ok()));
+                }
+                () = tokio::time::sleep_until(deadline) => return Err(Death::TimedOut(INIT_TIMEOUT)),
+                () = self.output.pump(&mut self.log) => {}
+            }
+        }
+    }
+
+    /// Kills the environment for good and renders the failure.
+    async fn die(&mut self, id: &str, death: Death, began: Option<Instant>) -> InvokeOutcome {
+        let outcome = death.outcome(id);
+        if let InvokeOutcome::Failed { error_type, message } = &outcome {
+            tracing::debug!(function = %self.spec.function_name, error_type, message, "environment failed");
+        }
+        // Keep what the function printed up to its end before the pipes close.
+        self.output.drain_ready(&mut self.log).await;
+        self.kill().await;
+        self.output.drain_ready(&mut self.log).await;
+        if let Death::TimedOut(after) = &death {
+            self.log.push(format!(
+                "{} {id} Task timed out after {:.2} seconds",
+                log::utc_timestamp(SystemTime::now()),
+                after.as_secs_f64()
+            ));
+        }
+        if let Some(began) = began {
+            self.finish_log(id, began.elapsed(), matches!(death, Death::TimedOut(_)));
+        }
+        self.dead = Some(death);
+        outcome
+    }
+
+    fn finish_log(&mut self, id: &str, duration: Duration, timed_out: bool) {
+        let init_duration = if self.init_reported { None } else { self.init_duration };
+        self.init_reported = true;
+        let report = Report {
+            duration,
+            memory_mb: self.spec.memory_mb,
+            max_memory_used_mb: log::max_memory_used_mb(self.pid),
+            init_duration,
+            timed_out,
+        };
+        self.log.push(format!("END RequestId: {id}"));
+        self.log.push(log::report_line(id, &report));
+    }
+
+    /// SIGKILLs the process group and reaps the leader.
+    async fn kill(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            signal_group(pgid, Signal::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        }
+    }
+
+    /// Stops the runtime: SIGTERM to the group, [`SHUTDOWN_GRACE`] to exit, then SIGKILL, and
+    /// waits for the leader to be reaped.
+    pub async fn shutdown(mut self) {
+        if let Some(pgid) = self.pgid {
+            signal_group(pgid, Signal::SIGTERM);
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await;
+        }
+        self.kill().await;
+        self.dead = Some(Death::ShutDown);
+    }
+
+    /// Whether the runtime process is still running and the environment usable. A pool should
+    /// check this before reusing a warm environment: a runtime may exit between invocations.
+    pub fn is_alive(&mut self) -> bool {
+        self.dead.is_none() && matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The log of the last invocation (function output between `START` and `REPORT`).
+    #[must_use]
+    pub fn last_log(&self) -> &InvocationLog {
+        &self.log
+    }
+
+    /// Spawn-to-first-`/next` time, once init completed.
+    #[must_use]
+    pub fn init_duration(&self) -> Option<Duration> {
+        self.init_duration
+    }
+
+    /// The function this environment runs.
+    #[must_use]
+    pub fn spec(&self) -> &Arc<FunctionSpec> {
+        &self.spec
+    }
+
+    /// The runtime process id (also its process group id), while it runs.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The `AWS_LAMBDA_RUNTIME_API` value of this environment.
+    #[must_use]
+    pub fn runtime_api(&self) -> String {
+        self.api.runtime_api_env()
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            signal_group(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+fn init_failure(header_type: Option<String>, body: &[u8]) -> Death {
+    let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let field = |k: &str| doc.get(k).and_then(serde_json::Value::as_str).filter(|s| !s.is_empty());
+    let error_type = field("errorType")
+        .map(str::to_owned)
+        .or(header_type)
+        .unwrap_or_else(|| "Runtime.Unknown".to_owned());
+    let message = field("errorMessage").unwrap_or_default().to_owned();
+    Death::InitFailed { error_type, message }
+}
+
+fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `Root=1-{epoch hex}-{24 hex};Parent={16 hex};Sampled=0`, the X-Ray header shape.
+fn new_trace_id() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let a = uuid::Uuid::new_v4().simple().to_string();
+    let b = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", &a[..24], &b[..16])
+}

@@ -1,0 +1,259 @@
+//! What to run for a runtime id, with which interpreter and which environment variables.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::FunctionSpec;
+
+const NODE_BOOTSTRAP: &str = include_str!("bootstrap/node.cjs");
+const PYTHON_BOOTSTRAP: &str = include_str!("bootstrap/python.py");
+
+/// The family a runtime id belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// `nodejs18.x` … `nodejs24.x`: our Node.js bootstrap on the host's `node`.
+    Node,
+    /// `python3.9` … `python3.14`: our Python bootstrap on the host's `python3` (or `python3.N`).
+    Python,
+    /// `provided`, `provided.al2`, `provided.al2023`: the package's own `bootstrap`.
+    Provided,
+}
+
+impl RuntimeKind {
+    /// Classifies a runtime id; `None` for ids we cannot run (java, dotnet, ruby, …).
+    #[must_use]
+    pub fn of(runtime: &str) -> Option<Self> {
+        if let Some(v) = runtime.strip_prefix("nodejs") {
+            let major = v.strip_suffix(".x")?;
+            return major.parse::<u32>().ok().filter(|m| (18..=24).contains(m)).map(|_| Self::Node);
+        }
+        if let Some(minor) = runtime.strip_prefix("python3.") {
+            return minor.parse::<u32>().ok().filter(|m| (9..=14).contains(m)).map(|_| Self::Python);
+        }
+        matches!(runtime, "provided" | "provided.al2" | "provided.al2023").then_some(Self::Provided)
+    }
+}
+
+/// Credentials put in every function's environment (`AWS_ACCESS_KEY_ID` …). Fake by default:
+/// functions calling back into this emulator sign with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_ACCESS_KEY`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            access_key_id: "ASIAPORTICOLOCAL0000".to_owned(),
+            secret_access_key: "portico/local/secret/access/key/000000000".to_owned(),
+            session_token: "portico-local-session-token".to_owned(),
+        }
+    }
+}
+
+/// Shared by every environment of a server: where the bootstraps live and which interpreter
+/// binaries to run. Interpreters are resolved once to their real path, because a version-manager
+/// shim (pyenv) adds ~70 ms to every cold start.
+#[derive(Debug)]
+pub struct Launcher {
+    runtime_dir: PathBuf,
+    credentials: Credentials,
+    /// Runtime id -> resolved interpreter. Consulted at cold start only, never per invoke.
+    interpreters: Mutex<HashMap<String, PathBuf>>,
+}
+
+/// Why the launcher could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the runtime bootstraps under {dir}: {source}")]
+pub struct LauncherError {
+    dir: PathBuf,
+    source: std::io::Error,
+}
+
+impl Launcher {
+    /// Writes the shipped bootstraps under `runtime_dir` (created if missing; rewritten only
+    /// when their content changed) and returns a launcher using them.
+    ///
+    /// # Errors
+    /// [`LauncherError`] if the directory or files cannot be written.
+    pub fn new(runtime_dir: impl Into<PathBuf>) -> Result<Self, LauncherError> {
+        let runtime_dir = runtime_dir.into();
+        let write = |rel: &str, content: &str| -> std::io::Result<()> {
+            let path = runtime_dir.join(rel);
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(content) {
+                // Write-then-rename so a concurrently starting runtime never reads half a file.
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                std::fs::write(&tmp, content)?;
+                std::fs::rename(&tmp, &path)?;
+            }
+            Ok(())
+        };
+        write("node/bootstrap.cjs", NODE_BOOTSTRAP)
+            .and_then(|()| write("python/bootstrap.py", PYTHON_BOOTSTRAP))
+            .map_err(|source| LauncherError { dir: runtime_dir.clone(), source })?;
+        Ok(Self { runtime_dir, credentials: Credentials::default(), interpreters: Mutex::default() })
+    }
+
+    /// Uses these credentials in function environments instead of the fake default.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Pins the interpreter for a runtime id (e.g. `"nodejs20.x"` -> `/usr/bin/node`), skipping
+    /// resolution.
+    pub fn set_interpreter(&self, runtime: &str, path: PathBuf) {
+        self.lock().insert(runtime.to_owned(), path);
+    }
+
+    /// The directory the bootstraps were written to (`LAMBDA_RUNTIME_DIR`).
+    #[must_use]
+    pub fn runtime_dir(&self) -> &Path {
+        &self.runtime_dir
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PathBuf>> {
+        self.interpreters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Program and arguments for a runtime, resolving (and caching) its interpreter.
+    pub(crate) async fn command_for(
+        &self,
+        kind: RuntimeKind,
+        spec: &FunctionSpec,
+    ) -> Result<(PathBuf, Vec<PathBuf>), String> {
+        let bootstrap = match kind {
+            RuntimeKind::Provided => return Ok((spec.code_dir.join("bootstrap"), Vec::new())),
+            RuntimeKind::Node => self.runtime_dir.join("node/bootstrap.cjs"),
+            RuntimeKind::Python => self.runtime_dir.join("python/bootstrap.py"),
+        };
+        let cached = self.lock().get(&spec.runtime).cloned();
+        let interpreter = match cached {
+            Some(p) => p,
+            None => {
+                let p = resolve_interpreter(kind, &spec.runtime).await?;
+                self.lock().insert(spec.runtime.clone(), p.clone());
+                p
+            }
+        };
+        Ok((interpreter, vec![bootstrap]))
+    }
+
+    /// The full environment of a runtime process (§7.6 of the behaviour notes): the user's
+    /// variables, unreserved defaults they may override, then the reserved ones that win.
+    #[must_use]
+    pub fn environment(
+        &self,
+        spec: &FunctionSpec,
+        kind: RuntimeKind,
+        runtime_api: &str,
+        log_stream_name: &str,
+    ) -> BTreeMap<String, String> {
+        let mut env = spec.environment.clone();
+        let host_path = std::env::var("PATH")
+            .unwrap_or_else(|_| "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned());
+        for (k, v) in [
+            ("PATH", host_path.as_str()),
+            ("LANG", "en_US.UTF-8"),
+            ("TZ", ":UTC"),
+            ("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR"),
+        ] {
+            env.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+        }
+        let code_dir = spec.code_dir.to_string_lossy().into_owned();
+        let runtime_dir = self.runtime_dir.to_string_lossy().into_owned();
+        let memory = spec.memory_mb.to_string();
+        let log_group = format!("/aws/lambda/{}", spec.function_name);
+        let mut reserved: Vec<(&str, &str)> = vec![
+            ("_HANDLER", &spec.handler),
+            ("AWS_REGION", &spec.region),
+            ("AWS_DEFAULT_REGION", &spec.region),
+            ("AWS_LAMBDA_FUNCTION_NAME", &spec.function_name),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory),
+            ("AWS_LAMBDA_FUNCTION_VERSION", &spec.version),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", &log_group),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name),
+            ("AWS_ACCESS_KEY", &self.credentials.access_key_id),
+            ("AWS_ACCESS_KEY_ID", &self.credentials.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &self.credentials.secret_access_key),
+            ("AWS_SESSION_TOKEN", &self.credentials.session_token),
+            ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+            ("LAMBDA_TASK_ROOT", &code_dir),
+            ("LAMBDA_RUNTIME_DIR", &runtime_dir),
+        ];
+        let exec_env = format!("AWS_Lambda_{}", spec.runtime);
+        // AWS sets no AWS_EXECUTION_ENV for OS-only runtimes.
+        if kind != RuntimeKind::Provided {
+            reserved.push(("AWS_EXECUTION_ENV", &exec_env));
+        }
+        for (k, v) in reserved {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+        // Per-invoke in AWS, and set by the runtime from `Lambda-Runtime-Trace-Id`.
+        env.remove("_X_AMZN_TRACE_ID");
+        env
+    }
+}
+
+/// Asks the interpreter for its own real path, so later spawns skip any shim.
+async fn resolve_interpreter(kind: RuntimeKind, runtime: &str) -> Result<PathBuf, String> {
+    let candidates: Vec<(String, Vec<&str>)> = match kind {
+        RuntimeKind::Node => vec![("node".to_owned(), vec!["-p", "process.execPath"])],
+        RuntimeKind::Python => {
+            // Prefer the exact minor version when the host has it, else any python3.
+            let probe = vec!["-c", "import sys; print(sys.executable)"];
+            vec![(runtime.to_owned(), probe.clone()), ("python3".to_owned(), probe)]
+        }
+        RuntimeKind::Provided => return Err("provided runtimes have no interpreter".to_owned()),
+    };
+    let mut last_error = String::new();
+    for (program, args) in candidates {
+        match tokio::process::Command::new(&program)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+        {
+            Ok(out) if out.status.success() => {
+                let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                if !path.is_empty() && Path::new(&path).is_file() {
+                    tracing::debug!(runtime, interpreter = %path, "resolved interpreter");
+                    return Ok(PathBuf::from(path));
+                }
+                last_error = format!("{program} reported no executable path");
+            }
+            Ok(out) => last_error = format!("{program} exited with {}", out.status),
+            Err(e) => last_error = format!("{program}: {e}"),
+        }
+    }
+    Err(last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_ids_are_classified() {
+        assert_eq!(RuntimeKind::of("nodejs20.x"), Some(RuntimeKind::Node));
+        assert_eq!(RuntimeKind::of("nodejs24.x"), Some(RuntimeKind::Node));
+        assert_eq!(RuntimeKind::of("nodejs16.x"), None);
+        assert_eq!(RuntimeKind::of("python3.9"), Some(RuntimeKind::Python));
+        assert_eq!(RuntimeKind::of("python3.14"), Some(RuntimeKind::Python));
+        assert_eq!(RuntimeKind::of("python3.8"), None);
+        assert_eq!(RuntimeKind::of("provided.al2023"), Some(RuntimeKind::Provided));
+        assert_eq!(RuntimeKind::of("java21"), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! Capture of a runtime's stdout/stderr into a bounded per-invocation log, and the platform lines
+//! (`START`, `END`, `REPORT`) Lambda writes around each invocation.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{ChildStderr, ChildStdout};
+
+/// Bytes of log kept per invocation (the oldest lines are dropped first). `X-Amz-Log-Result`
+/// needs only the last 4 KB; this keeps some slack for callers that want more.
+pub const LOG_CAPACITY_BYTES: usize = 64 * 1024;
+
+/// Longest single line kept; longer output is split. Bounds memory when a function writes
+/// without newlines (CloudWatch's own event limit is 256 KB).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// The log of one invocation: function output framed by the platform lines, newest last,
+/// bounded to [`LOG_CAPACITY_BYTES`].
+#[derive(Debug, Clone, Default)]
+pub struct InvocationLog {
+    lines: VecDeque<String>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl InvocationLog {
+    /// Appends one line (without its trailing newline), evicting the oldest lines past the cap.
+    pub fn push(&mut self, line: String) {
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line);
+        while self.bytes > LOG_CAPACITY_BYTES && self.lines.len() > 1 {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.len() + 1;
+                self.dropped += 1;
+            }
+        }
+    }
+
+    /// Forgets everything (start of a new invocation).
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.bytes = 0;
+        self.dropped = 0;
+    }
+
+    /// The kept lines, oldest first.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(String::as_str)
+    }
+
+    /// How many lines were evicted because the log outgrew its cap.
+    #[must_use]
+    pub fn dropped_lines(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The whole kept log, each line ending in `\n`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let mut s = String::with_capacity(self.bytes);
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The last `max_bytes` of the log (what `X-Amz-Log-Result` carries, base64-encoded by the
+    /// caller, with `max_bytes` = 4096). Cut on a UTF-8 boundary.
+    #[must_use]
+    pub fn tail(&self, max_bytes: usize) -> String {
+        let text = self.text();
+        if text.len() <= max_bytes {
+            return text;
+        }
+        let mut start = text.len() - max_bytes;
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        text[start..].to_owned()
+    }
+}
+
+/// Splits a byte stream into lines, bounding the partial line it holds.
+#[derive(Debug, Default)]
+struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, mut chunk: &[u8], out: &mut impl FnMut(String)) {
+        while let Some(nl) = chunk.iter().position(|&b| b == b'\n') {
+            self.partial.extend_from_slice(&chunk[..nl]);
+            out(self.take());
+            chunk = &chunk[nl + 1..];
+        }
+        for piece in chunk.chunks(MAX_LINE_BYTES) {
+            let room = MAX_LINE_BYTES - self.partial.len();
+            if piece.len() >= room {
+                self.partial.extend_from_slice(&piece[..room]);
+                out(self.take());
+                self.partial.extend_from_slice(&piece[room..]);
+            } else {
+                self.partial.extend_from_slice(piece);
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(String)) {
+        if !self.partial.is_empty() {
+            out(self.take());
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let mut bytes = std::mem::take(&mut self.partial);
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// The runtime's two output pipes. They are read only while an invocation (or the init that
+/// precedes it) is in progress: between invocations a chatty runtime blocks on a full pipe, much
+/// like a frozen Lambda sandbox, instead of growing our memory.
+#[derive(Debug)]
+pub(crate) struct OutputPump {
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    out_lines: LineSplitter,
+    err_lines: LineSplitter,
+    function: String,
+}
+
+impl OutputPump {
+    pub(crate) fn new(stdout: Option<ChildStdout>, stderr: Option<ChildStderr>, function: String) -> Self {
+        Self {
+            stdout,
+            stderr,
+            out_lines: LineSplitter::default(),
+            err_lines: LineSplitter::default(),
+            function,
+        }
+    }
+
+    /// Reads whatever output comes next into `log`. Cancel-safe (it only awaits `read`); once
+    /// both pipes are closed it never completes, so it can sit in a `select!` arm.
+    pub(crate) async fn pump(&mut self, log: &mut InvocationLog) {
+        let mut a = [0u8; 8192];
+        let mut b = [0u8; 8192];
+        let function = self.function.as_str();
+        let mut sink = |line: String| {
+            tracing::debug!(target: "portico_sandbox::function", function, "{line}");
+            log.push(line);
+        };
+        tokio::select! {
+            r = read_opt(&mut self.stdout, &mut a) => match r {
+                Some(n) if n > 0 => self.out_lines.feed(&a[..n], &mut sink),
+                _ => { self.stdout = None; self.out_lines.flush(&mut sink); }
+            },
+            r = read_opt(&mut self.stderr, &mut b) => match r {
+                Some(n) if n > 0 => self.err_lines.feed(&b[..n], &mut sink),
+                _ => { self.stderr = None; self.err_lines.flush(&mut sink); }
+            },
+        }
+    }
+
+    /// Takes in what is already buffered in the pipes without waiting for more. Runtimes write
+    /// their output before they post the response, so this attributes it to the right invocation.
+    pub(crate) async fn drain_ready(&mut self, log: &mut InvocationLog) {
+        // Bounded so that a runtime that writes continuously cannot hold the invoke here.
+        for _ in 0..64 {
+            if self.stdout.is_none() && self.stderr.is_none() {
+                return;
+            }
+            if tokio::time::timeout(Duration::ZERO, self.pump(log)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn read_opt<R: AsyncReadExt + Unpin>(r: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
+    match r {
+        Some(r) => r.read(buf).await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Figures for the `REPORT` line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Report {
+    pub(crate) duration: Duration,
+    pub(crate) memory_mb: u32,
+    pub(crate) max_memory_used_mb: u64,
+    pub(crate) init_duration: Option<Duration>,
+    pub(crate) timed_out: bool,
+}
+
+/// `REPORT RequestId: {id}\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t...`
+pub(crate) fn report_line(request_id: &str, r: &Report) -> String {
+    let ms = r.duration.as_secs_f64() * 1000.0;
+    let billed = r.duration.as_micros().div_ceil(1000).max(1);
+    let mut s = format!(
+        "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
+        r.memory_mb, r.max_memory_used_mb
+    );
+    if let Some(init) = r.init_duration {
+        let _ = write!(s, "Init Duration: {:.2} ms\t", init.as_secs_f64() * 1000.0);
+    }
+    if r.timed_out {
+        s.push_str("Status: timeout");
+    }
+    s
+}
+
+/// Peak resident memory of a process in MB (`VmHWM`), 0 if unknown.
+pub(crate) fn max_memory_used_mb(pid: Option<u32>) -> u64 {
+    let Some(pid) = pid else { return 0 };
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb.div_ceil(1024))
+}
+
+/// `YYYY/MM/DD` of now (UTC), for `AWS_LAMBDA_LOG_STREAM_NAME`.
+pub(crate) fn utc_date_path(now: SystemTime) -> String {
+    let days = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!("{y:04}/{m:02}/{d:02}")
+}
+
+/// `2024-01-01T00:00:00.000Z`, the timestamp Lambda prefixes its own log lines with.
+pub(crate) fn utc_timestamp(now: SystemTime) -> String {
+    let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
+    let t = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Howard Hinnant's days-to-civil conversion (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<String> {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.feed(c, &mut |l| out.push(l));
+        }
+        s.flush(&mut |l| out.push(l));
+        out
+    }
+
+    #[test]
+    fn lines_are_split_across_chunks_and_bounded() {
+        assert_eq!(split(&[b"a\nb", b"c\r\nd"]), ["a", "bc", "d"]);
+        let long = vec![b'x'; MAX_LINE_BYTES * 2 + 5];
+        let lines = split(&[&long, b"\n"]);
+        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [MAX_LINE_BYTES, MAX_LINE_BYTES, 5]);
+    }
+
+    #[test]
+    fn log_is_bounded_and_tail_cuts_on_char_boundary() {
+        let mut log = InvocationLog::default();
+        for i in 0..10_000 {
+            log.push(format!("line {i}"));
+        }
+        assert!(log.text().len() <= LOG_CAPACITY_BYTES);
+        assert!(log.dropped_lines() > 0);
+        assert!(log.text().ends_with("line 9999\n"));
+        let mut log = InvocationLog::default();
+        log.push("ééé".to_owned());
+        assert_eq!(log.tail(4), "é\n");
+    }
+
+    #[test]
+    fn report_line_matches_aws_layout() {
+        let r = Report {
+            duration: Duration::from_micros(3_010),
+            memory_mb: 128,
+            max_memory_used_mb: 36,
+            init_duration: Some(Duration::from_micros(110_100)),
+            timed_out: false,
+        };
+        assert_eq!(
+            report_line("abc", &r),
+            "REPORT RequestId: abc\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms\t"
+        );
+        let r = Report { init_duration: None, timed_out: true, duration: Duration::from_secs(3), ..r };
+        assert_eq!(
+            report_line("abc", &r),
+            "REPORT RequestId: abc\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tStatus: timeout"
+        );
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc_date_path(UNIX_EPOCH), "1970/01/01");
+        assert_eq!(utc_date_path(UNIX_EPOCH + Duration::from_secs(1_709_251_200)), "2024/03/01");
+        assert_eq!(utc_date_path(UNIX_EPOCH + Duration::from_secs(1_708_387_200)), "2024/02/20");
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_millis(1_708_387_261_042)),
+            "2024-02-20T00:01:01.042Z"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Process-group plumbing: every runtime runs in its own group, dies with the server, and is
+//! killed as a group so helpers it forked (a shell bootstrap's `curl`) go with it.
+
+use std::process::ExitStatus;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// Puts the child in a new process group and arranges for the kernel to SIGKILL it when the
+/// server dies, even by `kill -9`.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, so environments must be
+/// started from a long-lived runtime thread (any tokio worker or `current_thread` runtime),
+/// not from a `spawn_blocking` thread that may be retired.
+#[allow(unsafe_code)]
+pub(crate) fn isolate(cmd: &mut tokio::process::Command) {
+    let parent = std::process::id();
+    cmd.process_group(0);
+    // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2) and
+    // getppid(2), which are async-signal-safe, and builds its errors from raw errno values, so it
+    // never allocates or takes a lock that another parent thread might have held at fork time.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Some(Signal::SIGKILL))?;
+            // The parent may have died between fork and prctl; then nobody would kill us.
+            if u32::try_from(nix::unistd::getppid().as_raw()).ok() != Some(parent) {
+                return Err(Errno::ESRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Sends `signal` to every process of the group; a group that is already gone is not an error.
+pub(crate) fn signal_group(pgid: i32, signal: Signal) {
+    match killpg(Pid::from_raw(pgid), signal) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(pgid, %signal, error = %e, "signalling runtime process group failed"),
+    }
+}
+
+/// Whether any process of the group is still alive (signal 0 probes without delivering).
+#[must_use]
+pub fn group_alive(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None::<Signal>).is_ok()
+}
+
+/// Renders an exit status the way Lambda (a Go program) prints it: `exit status 1`,
+/// `signal: killed`, `signal: segmentation fault (core dumped)`.
+pub(crate) fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    let Some(sig) = status.signal() else {
+        return "exit status unknown".to_owned();
+    };
+    let name = match sig {
+        1 => "hangup".to_owned(),
+        2 => "interrupt".to_owned(),
+        3 => "quit".to_owned(),
+        4 => "illegal instruction".to_owned(),
+        5 => "trace/breakpoint trap".to_owned(),
+        6 => "aborted".to_owned(),
+        7 => "bus error".to_owned(),
+        8 => "floating point exception".to_owned(),
+        9 => "killed".to_owned(),
+        10 => "user defined signal 1".to_owned(),
+        11 => "segmentation fault".to_owned(),
+        12 => "user defined signal 2".to_owned(),
+        13 => "broken pipe".to_owned(),
+        14 => "alarm clock".to_owned(),
+        15 => "terminated".to_owned(),
+        n => format!("signal {n}"),
+    };
+    if status.core_dumped() {
+        format!("signal: {name} (core dumped)")
+    } else {
+        format!("signal: {name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn exit_statuses_render_like_go() {
+        assert_eq!(describe_exit(ExitStatus::from_raw(1 << 8)), "exit status 1");
+        assert_eq!(describe_exit(ExitStatus::from_raw(129 << 8)), "exit status 129");
+        assert_eq!(describe_exit(ExitStatus::from_raw(9)), "signal: killed");
+        assert_eq!(describe_exit(ExitStatus::from_raw(11 | 0x80)), "signal: segmentation fault (core dumped)");
+    }
+}
