@@ -1,1 +1,116 @@
-//! API Gateway control plane: REST APIs, resources, methods, integrations, deployments and stages.
+//! The API Gateway control plane (REST APIs, `apigateway` 2015-07-09).
+//!
+//! Operations arrive decoded by `portico-protocol`; this crate validates them, keeps state in
+//! the `Store`, and answers with the generated output shapes. Nothing here serves traffic: a
+//! deployment freezes the API's definition, and every stage that points at a deployment is
+//! published through [`StageSink`] to the data plane, which compiles it once.
+//!
+//! State layout: one document per REST API holds the whole definition (the API, its resources,
+//! their methods, integrations and responses). API Gateway's objects form a tree that is always
+//! edited a node at a time and always read whole when deployed, so one aggregate per API makes
+//! every edit atomic (cascading deletes included) with a single versioned write, and freezing a
+//! deployment is a copy. Deployments and stages are documents of their own.
+
+mod deployment;
+mod doc;
+mod method;
+mod page;
+mod persist;
+mod resource;
+mod restapi;
+mod stage;
+
+use std::sync::Arc;
+
+use portico_core::{AwsError, Scope, StageSink};
+use portico_protocol::{OperationInput, OperationOutput};
+use portico_store::Store;
+
+pub use persist::publish_all_stages;
+
+/// The API Gateway (v1) control plane.
+pub struct ApiGateway {
+    store: Arc<dyn Store>,
+    sink: Arc<dyn StageSink>,
+    /// Serializes this node's writes so read-modify-write of an API document does not race
+    /// itself; other nodes are kept honest by the store's version check.
+    writes: tokio::sync::Mutex<()>,
+}
+
+/// What an operation handler gets besides its input.
+pub(crate) struct Call<'a> {
+    pub scope: &'a Scope,
+    pub service: &'a ApiGateway,
+}
+
+impl ApiGateway {
+    pub fn new(store: Arc<dyn Store>, sink: Arc<dyn StageSink>) -> Self {
+        Self {
+            store,
+            sink,
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Runs one operation.
+    pub async fn handle(
+        &self,
+        scope: &Scope,
+        input: OperationInput,
+    ) -> Result<OperationOutput, AwsError> {
+        let call = Call {
+            scope,
+            service: self,
+        };
+        let op = input.operation;
+        let fields = input.input;
+        match op.name {
+            "CreateRestApi" => restapi::create(&call, op, fields).await,
+            "GetRestApi" => restapi::get(&call, op, fields).await,
+            "GetRestApis" => restapi::list(&call, op, fields).await,
+            "DeleteRestApi" => restapi::delete(&call, op, fields).await,
+            "UpdateRestApi" => restapi::update(&call, op, fields).await,
+            "GetResources" => resource::list(&call, op, fields).await,
+            "GetResource" => resource::get(&call, op, fields).await,
+            "CreateResource" => resource::create(&call, op, fields).await,
+            "DeleteResource" => resource::delete(&call, op, fields).await,
+            "UpdateResource" => resource::update(&call, op, fields).await,
+            "PutMethod" => method::put_method(&call, op, fields).await,
+            "GetMethod" => method::get_method(&call, op, fields).await,
+            "DeleteMethod" => method::delete_method(&call, op, fields).await,
+            "PutMethodResponse" => method::put_method_response(&call, op, fields).await,
+            "GetMethodResponse" => method::get_method_response(&call, op, fields).await,
+            "DeleteMethodResponse" => method::delete_method_response(&call, op, fields).await,
+            "PutIntegration" => method::put_integration(&call, op, fields).await,
+            "GetIntegration" => method::get_integration(&call, op, fields).await,
+            "DeleteIntegration" => method::delete_integration(&call, op, fields).await,
+            "PutIntegrationResponse" => method::put_integration_response(&call, op, fields).await,
+            "GetIntegrationResponse" => method::get_integration_response(&call, op, fields).await,
+            "DeleteIntegrationResponse" => {
+                method::delete_integration_response(&call, op, fields).await
+            }
+            "CreateDeployment" => deployment::create(&call, op, fields).await,
+            "GetDeployment" => deployment::get(&call, op, fields).await,
+            "GetDeployments" => deployment::list(&call, op, fields).await,
+            "DeleteDeployment" => deployment::delete(&call, op, fields).await,
+            "CreateStage" => stage::create(&call, op, fields).await,
+            "GetStage" => stage::get(&call, op, fields).await,
+            "GetStages" => stage::list(&call, op, fields).await,
+            "DeleteStage" => stage::delete(&call, op, fields).await,
+            "UpdateStage" => stage::update(&call, op, fields).await,
+            other => Err(AwsError::new(
+                "NotImplementedException",
+                501,
+                format!("Portico does not implement the API Gateway operation {other} yet"),
+            )),
+        }
+    }
+}
+
+/// Seconds since the epoch, as API Gateway timestamps are written.
+pub(crate) fn now_epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
