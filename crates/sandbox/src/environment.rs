@@ -60,7 +60,10 @@ impl StartError {
         let (error_type, reason) = match self {
             Self::MissingBootstrap(path) => (
                 "Runtime.InvalidEntrypoint",
-                format!("Couldn't find valid bootstrap(s): [{} /opt/bootstrap]", path.display()),
+                format!(
+                    "Couldn't find valid bootstrap(s): [{} /opt/bootstrap]",
+                    path.display()
+                ),
             ),
             Self::Spawn { program, source } => {
                 // Go's wording, e.g. `fork/exec /var/task/bootstrap: permission denied`.
@@ -68,7 +71,10 @@ impl StartError {
                     || source.to_string(),
                     |n| nix::errno::Errno::from_raw(n).desc().to_lowercase(),
                 );
-                ("Runtime.InvalidEntrypoint", format!("fork/exec {}: {os}", program.display()))
+                (
+                    "Runtime.InvalidEntrypoint",
+                    format!("fork/exec {}: {os}", program.display()),
+                )
             }
             other => ("Runtime.Unknown", other.to_string()),
         };
@@ -114,10 +120,19 @@ impl Death {
                     after.as_secs_f64()
                 ),
             ),
-            Self::InitFailed { error_type, message } => (error_type.as_str(), message.clone()),
-            Self::TooLarge => ("Function.ResponseSizeTooLarge", RESPONSE_TOO_LARGE_MESSAGE.to_owned()),
+            Self::InitFailed {
+                error_type,
+                message,
+            } => (error_type.as_str(), message.clone()),
+            Self::TooLarge => (
+                "Function.ResponseSizeTooLarge",
+                RESPONSE_TOO_LARGE_MESSAGE.to_owned(),
+            ),
         };
-        InvokeOutcome::Failed { error_type: error_type.to_owned(), message }
+        InvokeOutcome::Failed {
+            error_type: error_type.to_owned(),
+            message,
+        }
     }
 }
 
@@ -155,9 +170,14 @@ impl Environment {
         if !spec.code_dir.is_dir() {
             return Err(StartError::MissingCode(spec.code_dir.clone()));
         }
-        let (program, args) = launcher.command_for(kind, &spec).await.map_err(|reason| {
-            StartError::Interpreter { runtime: spec.runtime.clone(), reason }
-        })?;
+        let (program, args) =
+            launcher
+                .command_for(kind, &spec)
+                .await
+                .map_err(|reason| StartError::Interpreter {
+                    runtime: spec.runtime.clone(),
+                    reason,
+                })?;
         if kind == RuntimeKind::Provided && !program.is_file() {
             return Err(StartError::MissingBootstrap(program));
         }
@@ -180,10 +200,15 @@ impl Environment {
             .kill_on_drop(true);
         process::isolate(&mut cmd);
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(|source| StartError::Spawn { program, source })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| StartError::Spawn { program, source })?;
         let pid = child.id();
-        let output =
-            OutputPump::new(child.stdout.take(), child.stderr.take(), spec.function_name.clone());
+        let output = OutputPump::new(
+            child.stdout.take(),
+            child.stderr.take(),
+            spec.function_name.clone(),
+        );
         tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), "runtime started");
         Ok(Self {
             pgid: pid.and_then(|p| i32::try_from(p).ok()),
@@ -219,7 +244,10 @@ impl Environment {
             // The runtime exited between invocations (Node exits after an uncaught exception).
             return self.die(&id, Death::Exited(Some(status)), None).await;
         }
-        self.log.push(format!("START RequestId: {id} Version: {}", self.spec.version));
+        self.log.push(format!(
+            "START RequestId: {id} Version: {}",
+            self.spec.version
+        ));
         let timeout = self.spec.timeout;
         let began = Instant::now();
         let deadline = tokio::time::Instant::from_std(began + timeout);
@@ -258,7 +286,9 @@ impl Environment {
         };
         let outcome = match result {
             Ok(Ok(InvocationResult::Response(body))) => InvokeOutcome::Response(body),
-            Ok(Ok(InvocationResult::Error { body, .. })) => InvokeOutcome::FunctionError { payload: body },
+            Ok(Ok(InvocationResult::Error { body, .. })) => {
+                InvokeOutcome::FunctionError { payload: body }
+            }
             Ok(Ok(InvocationResult::ResponseTooLarge)) => {
                 return self.die(&id, Death::TooLarge, Some(began)).await;
             }
@@ -304,7 +334,11 @@ impl Environment {
     /// Kills the environment for good and renders the failure.
     async fn die(&mut self, id: &str, death: Death, began: Option<Instant>) -> InvokeOutcome {
         let outcome = death.outcome(id);
-        if let InvokeOutcome::Failed { error_type, message } = &outcome {
+        if let InvokeOutcome::Failed {
+            error_type,
+            message,
+        } = &outcome
+        {
             tracing::debug!(function = %self.spec.function_name, error_type, message, "environment failed");
         }
         // Keep what the function printed up to its end before the pipes close.
@@ -326,7 +360,11 @@ impl Environment {
     }
 
     fn finish_log(&mut self, id: &str, duration: Duration, timed_out: bool) {
-        let init_duration = if self.init_reported { None } else { self.init_duration };
+        let init_duration = if self.init_reported {
+            None
+        } else {
+            self.init_duration
+        };
         self.init_reported = true;
         let report = Report {
             duration,
@@ -339,11 +377,18 @@ impl Environment {
         self.log.push(log::report_line(id, &report));
     }
 
-    /// SIGKILLs the process group and reaps the leader.
+    /// SIGKILLs the process group, reaps the leader, and gives the other members a moment to
+    /// die (they are reaped by whoever adopted them, so this only waits, boundedly).
     async fn kill(&mut self) {
         if let Some(pgid) = self.pgid.take() {
             signal_group(pgid, Signal::SIGKILL);
             let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+            for _ in 0..40 {
+                if !process::group_alive(pgid) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 
@@ -405,23 +450,37 @@ impl Drop for Environment {
 
 fn init_failure(header_type: Option<String>, body: &[u8]) -> Death {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let field = |k: &str| doc.get(k).and_then(serde_json::Value::as_str).filter(|s| !s.is_empty());
+    let field = |k: &str| {
+        doc.get(k)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let error_type = field("errorType")
         .map(str::to_owned)
         .or(header_type)
         .unwrap_or_else(|| "Runtime.Unknown".to_owned());
     let message = field("errorMessage").unwrap_or_default().to_owned();
-    Death::InitFailed { error_type, message }
+    Death::InitFailed {
+        error_type,
+        message,
+    }
 }
 
 fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `Root=1-{epoch hex}-{24 hex};Parent={16 hex};Sampled=0`, the X-Ray header shape.
 fn new_trace_id() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let a = uuid::Uuid::new_v4().simple().to_string();
     let b = uuid::Uuid::new_v4().simple().to_string();
-    format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", &a[..24], &b[..16])
+    format!(
+        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
+        &a[..24],
+        &b[..16]
+    )
 }

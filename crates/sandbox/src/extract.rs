@@ -35,9 +35,9 @@ impl ExtractError {
                 "Could not unzip uploaded file. Please check your file, then try to upload again."
                     .to_owned(),
             ),
-            Self::TooLarge => {
-                Some(format!("Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"))
-            }
+            Self::TooLarge => Some(format!(
+                "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+            )),
             Self::Io(_) => None,
         }
     }
@@ -64,12 +64,16 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
     fs::create_dir_all(dest)?;
     let mut total: u64 = 0;
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| ExtractError::InvalidZip(e.to_string()))?;
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| ExtractError::InvalidZip(e.to_string()))?;
         let name = entry
             .name()
             .map_err(|e| ExtractError::InvalidZip(e.to_string()))?
             .into_owned();
-        let rel = entry.enclosed_name().ok_or_else(|| ExtractError::UnsafePath(name.clone()))?;
+        let rel = entry
+            .enclosed_name()
+            .ok_or_else(|| ExtractError::UnsafePath(name.clone()))?;
         let path = dest.join(&rel);
         let mode = entry.unix_mode();
         if entry.is_dir() {
@@ -144,7 +148,13 @@ mod tests {
         assert!(symlink_stays_inside(Path::new("a/link"), Path::new("../b")));
         assert!(symlink_stays_inside(Path::new("link"), Path::new("./b/c")));
         assert!(!symlink_stays_inside(Path::new("link"), Path::new("../b")));
-        assert!(!symlink_stays_inside(Path::new("a/link"), Path::new("../../etc/passwd")));
-        assert!(!symlink_stays_inside(Path::new("link"), Path::new("/etc/passwd")));
+        assert!(!symlink_stays_inside(
+            Path::new("a/link"),
+            Path::new("../../etc/passwd")
+        ));
+        assert!(!symlink_stays_inside(
+            Path::new("link"),
+            Path::new("/etc/passwd")
+        ));
     }
 }

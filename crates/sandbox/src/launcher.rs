@@ -26,10 +26,18 @@ impl RuntimeKind {
     pub fn of(runtime: &str) -> Option<Self> {
         if let Some(v) = runtime.strip_prefix("nodejs") {
             let major = v.strip_suffix(".x")?;
-            return major.parse::<u32>().ok().filter(|m| (18..=24).contains(m)).map(|_| Self::Node);
+            return major
+                .parse::<u32>()
+                .ok()
+                .filter(|m| (18..=24).contains(m))
+                .map(|_| Self::Node);
         }
         if let Some(minor) = runtime.strip_prefix("python3.") {
-            return minor.parse::<u32>().ok().filter(|m| (9..=14).contains(m)).map(|_| Self::Python);
+            return minor
+                .parse::<u32>()
+                .ok()
+                .filter(|m| (9..=14).contains(m))
+                .map(|_| Self::Python);
         }
         matches!(runtime, "provided" | "provided.al2" | "provided.al2023").then_some(Self::Provided)
     }
@@ -99,8 +107,15 @@ impl Launcher {
         };
         write("node/bootstrap.cjs", NODE_BOOTSTRAP)
             .and_then(|()| write("python/bootstrap.py", PYTHON_BOOTSTRAP))
-            .map_err(|source| LauncherError { dir: runtime_dir.clone(), source })?;
-        Ok(Self { runtime_dir, credentials: Credentials::default(), interpreters: Mutex::default() })
+            .map_err(|source| LauncherError {
+                dir: runtime_dir.clone(),
+                source,
+            })?;
+        Ok(Self {
+            runtime_dir,
+            credentials: Credentials::default(),
+            interpreters: Mutex::default(),
+        })
     }
 
     /// Uses these credentials in function environments instead of the fake default.
@@ -123,7 +138,9 @@ impl Launcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PathBuf>> {
-        self.interpreters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.interpreters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Program and arguments for a runtime, resolving (and caching) its interpreter.
@@ -213,7 +230,10 @@ async fn resolve_interpreter(kind: RuntimeKind, runtime: &str) -> Result<PathBuf
         RuntimeKind::Python => {
             // Prefer the exact minor version when the host has it, else any python3.
             let probe = vec!["-c", "import sys; print(sys.executable)"];
-            vec![(runtime.to_owned(), probe.clone()), ("python3".to_owned(), probe)]
+            vec![
+                (runtime.to_owned(), probe.clone()),
+                ("python3".to_owned(), probe),
+            ]
         }
         RuntimeKind::Provided => return Err("provided runtimes have no interpreter".to_owned()),
     };
@@ -253,7 +273,10 @@ mod tests {
         assert_eq!(RuntimeKind::of("python3.9"), Some(RuntimeKind::Python));
         assert_eq!(RuntimeKind::of("python3.14"), Some(RuntimeKind::Python));
         assert_eq!(RuntimeKind::of("python3.8"), None);
-        assert_eq!(RuntimeKind::of("provided.al2023"), Some(RuntimeKind::Provided));
+        assert_eq!(
+            RuntimeKind::of("provided.al2023"),
+            Some(RuntimeKind::Provided)
+        );
         assert_eq!(RuntimeKind::of("java21"), None);
     }
 }

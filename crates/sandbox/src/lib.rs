@@ -128,7 +128,11 @@ impl InvokeOutcome {
     /// (`errorMessage` first only for `Function.ResponseSizeTooLarge`); `None` otherwise.
     #[must_use]
     pub fn failure_payload(&self) -> Option<Bytes> {
-        let Self::Failed { error_type, message } = self else {
+        let Self::Failed {
+            error_type,
+            message,
+        } = self
+        else {
             return None;
         };
         let t = serde_json::Value::from(error_type.as_str());
@@ -164,6 +168,9 @@ mod tests {
             o.failure_payload().unwrap(),
             r#"{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}"#
         );
-        assert_eq!(InvokeOutcome::Response(Bytes::new()).failure_payload(), None);
+        assert_eq!(
+            InvokeOutcome::Response(Bytes::new()).failure_payload(),
+            None
+        );
     }
 }

@@ -119,7 +119,8 @@ impl LineSplitter {
         if bytes.last() == Some(&b'\r') {
             bytes.pop();
         }
-        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -136,7 +137,11 @@ pub(crate) struct OutputPump {
 }
 
 impl OutputPump {
-    pub(crate) fn new(stdout: Option<ChildStdout>, stderr: Option<ChildStderr>, function: String) -> Self {
+    pub(crate) fn new(
+        stdout: Option<ChildStdout>,
+        stderr: Option<ChildStderr>,
+        function: String,
+    ) -> Self {
         Self {
             stdout,
             stderr,
@@ -176,7 +181,10 @@ impl OutputPump {
             if self.stdout.is_none() && self.stderr.is_none() {
                 return;
             }
-            if tokio::time::timeout(Duration::ZERO, self.pump(log)).await.is_err() {
+            if tokio::time::timeout(Duration::ZERO, self.pump(log))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -232,7 +240,9 @@ pub(crate) fn max_memory_used_mb(pid: Option<u32>) -> u64 {
 
 /// `YYYY/MM/DD` of now (UTC), for `AWS_LAMBDA_LOG_STREAM_NAME`.
 pub(crate) fn utc_date_path(now: SystemTime) -> String {
-    let days = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
+    let days = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
     let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
     format!("{y:04}/{m:02}/{d:02}")
 }
@@ -285,7 +295,10 @@ mod tests {
         assert_eq!(split(&[b"a\nb", b"c\r\nd"]), ["a", "bc", "d"]);
         let long = vec![b'x'; MAX_LINE_BYTES * 2 + 5];
         let lines = split(&[&long, b"\n"]);
-        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [MAX_LINE_BYTES, MAX_LINE_BYTES, 5]);
+        assert_eq!(
+            lines.iter().map(String::len).collect::<Vec<_>>(),
+            [MAX_LINE_BYTES, MAX_LINE_BYTES, 5]
+        );
     }
 
     #[test]
@@ -315,7 +328,12 @@ mod tests {
             report_line("abc", &r),
             "REPORT RequestId: abc\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms\t"
         );
-        let r = Report { init_duration: None, timed_out: true, duration: Duration::from_secs(3), ..r };
+        let r = Report {
+            init_duration: None,
+            timed_out: true,
+            duration: Duration::from_secs(3),
+            ..r
+        };
         assert_eq!(
             report_line("abc", &r),
             "REPORT RequestId: abc\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tStatus: timeout"
@@ -325,8 +343,14 @@ mod tests {
     #[test]
     fn utc_dates() {
         assert_eq!(utc_date_path(UNIX_EPOCH), "1970/01/01");
-        assert_eq!(utc_date_path(UNIX_EPOCH + Duration::from_secs(1_709_251_200)), "2024/03/01");
-        assert_eq!(utc_date_path(UNIX_EPOCH + Duration::from_secs(1_708_387_200)), "2024/02/20");
+        assert_eq!(
+            utc_date_path(UNIX_EPOCH + Duration::from_secs(1_709_251_200)),
+            "2024/03/01"
+        );
+        assert_eq!(
+            utc_date_path(UNIX_EPOCH + Duration::from_secs(1_708_387_200)),
+            "2024/02/20"
+        );
         assert_eq!(
             utc_timestamp(UNIX_EPOCH + Duration::from_millis(1_708_387_261_042)),
             "2024-02-20T00:01:01.042Z"

@@ -36,7 +36,9 @@ pub(crate) fn isolate(cmd: &mut tokio::process::Command) {
 pub(crate) fn signal_group(pgid: i32, signal: Signal) {
     match killpg(Pid::from_raw(pgid), signal) {
         Ok(()) | Err(Errno::ESRCH) => {}
-        Err(e) => tracing::warn!(pgid, %signal, error = %e, "signalling runtime process group failed"),
+        Err(e) => {
+            tracing::warn!(pgid, %signal, error = %e, "signalling runtime process group failed")
+        }
     }
 }
 
@@ -89,8 +91,14 @@ mod tests {
     #[test]
     fn exit_statuses_render_like_go() {
         assert_eq!(describe_exit(ExitStatus::from_raw(1 << 8)), "exit status 1");
-        assert_eq!(describe_exit(ExitStatus::from_raw(129 << 8)), "exit status 129");
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(129 << 8)),
+            "exit status 129"
+        );
         assert_eq!(describe_exit(ExitStatus::from_raw(9)), "signal: killed");
-        assert_eq!(describe_exit(ExitStatus::from_raw(11 | 0x80)), "signal: segmentation fault (core dumped)");
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(11 | 0x80)),
+            "signal: segmentation fault (core dumped)"
+        );
     }
 }

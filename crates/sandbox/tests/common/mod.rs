@@ -59,7 +59,9 @@ impl Fixture {
     }
 
     pub async fn start(&self, runtime: &str, handler: &str, timeout: Duration) -> Environment {
-        Environment::start(self.spec(runtime, handler, timeout), &self.launcher).await.unwrap()
+        Environment::start(self.spec(runtime, handler, timeout), &self.launcher)
+            .await
+            .unwrap()
     }
 }
 
@@ -83,7 +85,10 @@ pub fn function_error(o: &InvokeOutcome) -> serde_json::Value {
 
 pub fn failed(o: &InvokeOutcome) -> (String, String) {
     match o {
-        InvokeOutcome::Failed { error_type, message } => (error_type.clone(), message.clone()),
+        InvokeOutcome::Failed {
+            error_type,
+            message,
+        } => (error_type.clone(), message.clone()),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -92,7 +97,10 @@ pub fn failed(o: &InvokeOutcome) -> (String, String) {
 pub fn running(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|s| s.trim().chars().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.trim().chars().next());
             !matches!(state, Some('Z' | 'X') | None)
         }
         Err(_) => false,
@@ -103,9 +111,15 @@ pub fn running(pid: u32) -> bool {
 pub fn group_members(pgid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some(rest) = stat.rsplit(')').next() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rsplit(')').next() else {
+            continue;
+        };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // fields[0] = state, [1] = ppid, [2] = pgrp
         if fields.get(2) == Some(&pgid.to_string().as_str()) && !matches!(fields[0], "Z" | "X") {
