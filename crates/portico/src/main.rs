@@ -1,1 +1,25 @@
-fn main() {}
+//! `portico`: an AWS-compatible API Gateway and Lambda in one binary.
+//!
+//! This crate is composition only: it parses the command line, opens the store, builds the
+//! services, wires them to each other through `portico-core`'s traits, serves the one listener
+//! and shuts everything down cleanly.
+
+mod cli;
+mod server;
+mod telemetry;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => {
+            telemetry::init(&args.log_level)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.worker_threads())
+                .enable_all()
+                .build()?;
+            runtime.block_on(server::serve(args))
+        }
+    }
+}

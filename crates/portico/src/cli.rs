@@ -1,0 +1,62 @@
+//! The command line: `portico serve [--listen ADDR] [--data-dir DIR] [--log-level LEVEL]`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portico",
+    version,
+    about = "AWS-compatible API Gateway and Lambda in one binary"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the AWS APIs and every deployed API on one listener.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTICO_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Directory holding the state (SQLite database, function code).
+    #[arg(long, env = "PORTICO_DATA_DIR", default_value = "./.portico")]
+    pub data_dir: PathBuf,
+
+    /// Log filter: a level (`info`, `debug`, ...) or a tracing directive list.
+    #[arg(long, env = "PORTICO_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// The AWS account id objects belong to.
+    #[arg(long, env = "PORTICO_ACCOUNT_ID", default_value = portico_core::DEFAULT_ACCOUNT_ID)]
+    pub account_id: String,
+
+    /// Region assumed for requests that carry no SigV4 credential scope.
+    #[arg(long, env = "PORTICO_DEFAULT_REGION", default_value = portico_core::DEFAULT_REGION)]
+    pub default_region: String,
+
+    /// Most warm execution environments per function.
+    #[arg(long, env = "PORTICO_MAX_ENVIRONMENTS", default_value_t = 4)]
+    pub max_environments: usize,
+
+    /// Tokio worker threads (default: the number of CPUs).
+    #[arg(long, env = "PORTICO_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
+}
+
+impl ServeArgs {
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+}
