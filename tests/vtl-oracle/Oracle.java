@@ -127,6 +127,8 @@ public class Oracle {
         VelocityEngine ve = new VelocityEngine();
         ve.setProperty("runtime.log.logsystem.class", "org.apache.velocity.runtime.log.NullLogChute");
         ve.setProperty("directive.foreach.maxloops", "1000");
+        // Each template has its own macros, as each API Gateway template does.
+        ve.setProperty("velocimacro.permissions.allow.inline.local.scope", "true");
         ve.init();
         PrintStream out = new PrintStream(System.out, true, "UTF-8");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

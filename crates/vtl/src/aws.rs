@@ -57,7 +57,7 @@ impl<'a> Eval<'a> {
     /// The request or response body parsed as JSON, cached for the render. None: not JSON.
     fn body_doc(&mut self) -> Option<&Value<'a>> {
         if self.body_doc.is_none() {
-            self.body_doc = Some(crate::json::parse(self.input.body).ok());
+            self.body_doc = Some(crate::json::parse_lenient(self.input.body));
         }
         self.body_doc.as_ref().and_then(Option::as_ref)
     }
@@ -138,7 +138,13 @@ impl<'a> Eval<'a> {
                 Value::string(base64::engine::general_purpose::STANDARD.encode(arg.as_bytes()))
             }
             "base64Decode" => {
-                let bytes = base64::engine::general_purpose::STANDARD
+                // java.util.Base64's basic decoder accepts input with or without padding.
+                let engine = base64::engine::GeneralPurpose::new(
+                    &base64::alphabet::STANDARD,
+                    base64::engine::GeneralPurposeConfig::new()
+                        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+                );
+                let bytes = engine
                     .decode(arg.trim_end_matches(['\r', '\n']).as_bytes())
                     .map_err(|e| err(span, format!("base64Decode: {e}")))?;
                 Value::string(String::from_utf8_lossy(&bytes).into_owned())

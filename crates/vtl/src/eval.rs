@@ -199,7 +199,10 @@ impl<'a> Eval<'a> {
         span: Span,
         out: &mut String,
     ) -> R<Flow> {
-        let coll = self.expr(iterable)?;
+        let mut coll = self.expr(iterable)?;
+        if matches!(coll, Value::Stage | Value::Context) {
+            coll = self.materialize(&coll);
+        }
         let items = crate::methods::iterate(&coll);
         if items.is_empty() {
             return Ok(Flow::Normal);
@@ -247,13 +250,13 @@ impl<'a> Eval<'a> {
         let Some(m) = self.t.macros.get(index) else {
             return Ok(Flow::Normal);
         };
-        if args.len() != m.params.len() {
-            // Velocity 1.7 refuses a call with the wrong number of arguments and prints nothing.
-            return Ok(Flow::Normal);
-        }
-        let mut vals = Vec::with_capacity(args.len());
-        for a in args {
-            vals.push(self.expr(a)?);
+        // Missing arguments are null; extra ones are ignored (Velocity 1.7 logs and proceeds).
+        let mut vals = Vec::with_capacity(m.params.len());
+        for i in 0..m.params.len() {
+            vals.push(match args.get(i) {
+                Some(a) => self.expr(a)?,
+                None => Value::Null,
+            });
         }
         self.enter(span)?;
         let saved: Vec<Value<'a>> = m

@@ -17,12 +17,16 @@ impl Parser<'_, '_> {
     }
 
     /// Comma-separated arguments up to `close` (the opening bracket is already consumed).
+    /// Velocity's grammar rejects whitespace alone between empty parentheses.
     pub fn args(&mut self, close: u8) -> Result<Vec<Expr>, ParseError> {
         let mut args = Vec::new();
-        self.ws_all();
         if self.peek() == Some(close) {
             self.pos += 1;
             return Ok(args);
+        }
+        self.ws_all();
+        if self.peek() == Some(close) {
+            return Err(self.err_at(self.pos, "empty argument list with whitespace"));
         }
         loop {
             self.ws_all();
@@ -238,6 +242,16 @@ impl Parser<'_, '_> {
         }
     }
 
+    /// What `$x[...]` and range ends accept: an integer, a string or a reference.
+    pub fn index_operand(&mut self) -> Result<Expr, ParseError> {
+        let start = self.pos;
+        let e = self.primary()?;
+        match e {
+            Expr::Int(_) | Expr::Str(_) | Expr::Interp(_) | Expr::Ref(_) => Ok(e),
+            _ => Err(self.err_at(start, "expected an integer, string or reference")),
+        }
+    }
+
     /// `[a, b]` or `[a..b]`.
     fn list(&mut self) -> Result<Expr, ParseError> {
         let span = self.span();
@@ -250,8 +264,15 @@ impl Parser<'_, '_> {
         let first = self.expr()?;
         self.ws_all();
         if self.sym("..") {
+            if !matches!(first, Expr::Int(_) | Expr::Ref(_)) {
+                return Err(self.err_at(self.pos - 2, "range ends must be integers or references"));
+            }
             self.ws_all();
+            let at = self.pos;
             let last = self.expr()?;
+            if !matches!(last, Expr::Int(_) | Expr::Ref(_)) {
+                return Err(self.err_at(at, "range ends must be integers or references"));
+            }
             self.ws_all();
             if self.peek() != Some(b']') {
                 return Err(self.err_at(self.pos, "expected `]` after range"));
@@ -348,7 +369,7 @@ impl Parser<'_, '_> {
                     p += 1;
                     break;
                 }
-                Some(b'\\') if b.get(p + 1) == Some(&b'u') => {
+                Some(b'\\') if q == b'"' && b.get(p + 1) == Some(&b'u') => {
                     let hex = self.src.get(p + 2..p + 6).unwrap_or("");
                     match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
                         Some(ch) if hex.len() == 4 => {

@@ -50,6 +50,9 @@ pub(crate) fn eval<'a>(path: &str, doc: &Value<'a>) -> Option<Value<'a>> {
 /// Evaluates `path` on `doc`, sharing structure with the document.
 pub(crate) fn eval_ref<'a>(path: &str, doc: &Value<'a>) -> Option<Value<'a>> {
     let segs = parse(path)?;
+    if path.trim().is_empty() {
+        return None;
+    }
     let definite = segs.iter().all(|s| {
         matches!(s, Seg::Names(n) if n.len() == 1) || matches!(s, Seg::Indexes(i) if i.len() == 1)
     });
@@ -88,6 +91,11 @@ fn step<'a>(s: &Seg, v: &Value<'a>, root: &Value<'a>, out: &mut Vec<Value<'a>>) 
                 let l = l.borrow();
                 let len = l.items.len() as i64;
                 for &i in ix {
+                    // Jayway 2.0 resolves a lone negative index to nothing; in a union it
+                    // counts from the end.
+                    if i < 0 && ix.len() == 1 {
+                        continue;
+                    }
                     let i = if i < 0 { len + i } else { i };
                     if (0..len).contains(&i) {
                         out.push(l.items[i as usize].clone());

@@ -10,6 +10,14 @@ use crate::value::{JMap, ListKind, Value};
 
 impl<'a> Eval<'a> {
     pub(crate) fn prop(&mut self, v: &Value<'a>, name: &str, span: Span) -> R<Value<'a>> {
+        if name == "class"
+            && !matches!(
+                v,
+                Value::Map(_) | Value::Json(_) | Value::Stage | Value::Context
+            )
+        {
+            return Ok(Value::Class(v.class_name()));
+        }
         Ok(match v {
             Value::Map(m) => m.borrow().get(name).cloned().unwrap_or(Value::Null),
             Value::Json(j) => match j {
@@ -36,6 +44,11 @@ impl<'a> Eval<'a> {
                     _ => Value::Null,
                 }
             }
+            Value::Class(c) => match name {
+                "name" => Value::str(c),
+                "simpleName" => Value::str(c.rsplit(['.', '$']).next().unwrap_or(c)),
+                _ => Value::Null,
+            },
             Value::Entry(e) => match name {
                 "key" => Value::Str(e.0.clone()),
                 "value" => e.1.clone(),
@@ -63,7 +76,13 @@ impl<'a> Eval<'a> {
                 let Value::Int(i) = k else {
                     return Ok(Value::Null);
                 };
-                match usize::try_from(*i).ok().and_then(|i| l.items.get(i)) {
+                // Velocity 1.7 counts negative indexes from the end.
+                let at = if *i < 0 {
+                    l.items.len() as i64 + i64::from(*i)
+                } else {
+                    i64::from(*i)
+                };
+                match usize::try_from(at).ok().and_then(|i| l.items.get(i)) {
                     Some(x) => Ok(x.clone()),
                     None => Err(err(
                         span,
@@ -78,7 +97,12 @@ impl<'a> Eval<'a> {
                 let Value::Int(i) = k else {
                     return Ok(Value::Null);
                 };
-                match usize::try_from(*i).ok().and_then(|i| a.get(i)) {
+                let at = if *i < 0 {
+                    a.len() as i64 + i64::from(*i)
+                } else {
+                    i64::from(*i)
+                };
+                match usize::try_from(at).ok().and_then(|i| a.get(i)) {
                     Some(x) => Ok(json_ref(x)),
                     None => Err(err(
                         span,
@@ -146,6 +170,9 @@ impl<'a> Eval<'a> {
             },
             _ => None,
         };
+        if r.is_none() && name == "getClass" && args.is_empty() {
+            return Ok(Value::Class(v.class_name()));
+        }
         if r.is_none() && name == "toString" && args.is_empty() && !v.is_null() {
             return Ok(Value::string(v.to_java_string()));
         }

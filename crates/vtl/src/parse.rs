@@ -81,6 +81,10 @@ pub(crate) struct Parser<'s, 'st> {
     /// Position of this source inside the template (interpolated strings are sub-sources).
     base: Span,
     pub depth: u32,
+    /// Where the current run of plain text began in the block's text buffer: spaces and tabs
+    /// forming a whole run right before `#set` belong to the directive (Velocity 1.7 lexes
+    /// them into the `#set` token) and are dropped.
+    run_start: usize,
 }
 
 pub(crate) fn is_ident_start(c: u8) -> bool {
@@ -106,6 +110,7 @@ impl<'s, 'st> Parser<'s, 'st> {
             line_starts,
             base,
             depth,
+            run_start: 0,
         }
     }
 
@@ -206,6 +211,7 @@ impl<'s, 'st> Parser<'s, 'st> {
         self.enter()?;
         let mut nodes = Vec::new();
         let mut text = String::new();
+        self.run_start = 0;
         let term = loop {
             let Some(c) = self.peek() else {
                 break Term::Eof;
@@ -216,15 +222,26 @@ impl<'s, 'st> Parser<'s, 'st> {
                         flush(&mut text, &mut nodes);
                         nodes.push(Node::Ref(r));
                     } else {
-                        self.take_dollar_text(&mut text);
+                        self.take_dollar_text(&mut text)?;
                     }
+                    self.run_start = text.len();
                 }
                 b'#' => {
+                    let before = nodes.len();
                     if let Some(t) = self.hash(&mut text, &mut nodes)? {
                         break t;
                     }
+                    if nodes.len() != before {
+                        self.run_start = text.len();
+                    }
                 }
-                b'\\' => self.backslashes(&mut text, &mut nodes)?,
+                b'\\' => {
+                    let before = (nodes.len(), text.len());
+                    self.backslashes(&mut text, &mut nodes)?;
+                    if nodes.len() != before.0 || !text[before.1..].bytes().all(|b| b == b'\\') {
+                        self.run_start = text.len();
+                    }
+                }
                 _ => {
                     let rest = self.rest();
                     let n = rest
@@ -241,14 +258,20 @@ impl<'s, 'st> Parser<'s, 'st> {
         Ok((nodes, term))
     }
 
-    /// A `$` that starts no reference: Velocity prints it, and a following `!` with it.
-    fn take_dollar_text(&mut self, text: &mut String) {
+    /// A `$` that starts no reference: Velocity prints it, and a following `!` with it. At the
+    /// very end of the template Velocity's lexer fails instead.
+    fn take_dollar_text(&mut self, text: &mut String) -> Result<(), ParseError> {
+        let start = self.pos;
         text.push('$');
         self.pos += 1;
         if self.peek() == Some(b'!') {
             text.push('!');
             self.pos += 1;
         }
+        if self.peek().is_none() {
+            return Err(self.err_at(start, "lexical error: template ends after `$`"));
+        }
+        Ok(())
     }
 
     /// Tries a reference at `$`. Returns the reference and whether it was quiet (`$!`), or
@@ -273,6 +296,9 @@ impl<'s, 'st> Parser<'s, 'st> {
         let parts = self.ref_parts()?;
         if braced {
             if self.peek() != Some(b'}') {
+                if self.peek().is_none() {
+                    return Err(self.err_at(self.pos, "unterminated `${` reference"));
+                }
                 self.pos = start;
                 return Ok(None);
             }
@@ -310,7 +336,7 @@ impl<'s, 'st> Parser<'s, 'st> {
                     let span = self.span();
                     self.pos += 1;
                     self.ws();
-                    let e = self.expr()?;
+                    let e = self.index_operand()?;
                     self.ws();
                     if self.peek() != Some(b']') {
                         return Err(self.err_at(self.pos, "expected `]` after index"));
@@ -345,13 +371,16 @@ impl<'s, 'st> Parser<'s, 'st> {
                 _ => n,
             };
             self.pos += n;
+            self.run_start = text.len();
             return Ok(None);
         }
         if rest.starts_with("#*") {
-            let Some(i) = rest.strip_prefix("#*").and_then(|r| r.find("*#")) else {
-                return Err(self.err_at(start, "unterminated #* comment"));
-            };
-            self.pos += i + 4;
+            // An unterminated block comment runs to the end of the template.
+            self.pos += rest
+                .strip_prefix("#*")
+                .and_then(|r| r.find("*#"))
+                .map_or(rest.len(), |i| i + 4);
+            self.run_start = text.len();
             return Ok(None);
         }
         if rest.starts_with("#[[") {
@@ -363,6 +392,9 @@ impl<'s, 'st> Parser<'s, 'st> {
             return Ok(None);
         }
         let Some((name, after)) = directive_name(rest) else {
+            if rest.len() == 1 {
+                return Err(self.err_at(start, "lexical error: template ends after `#`"));
+            }
             text.push('#');
             self.pos += 1;
             return Ok(None);
@@ -373,6 +405,12 @@ impl<'s, 'st> Parser<'s, 'st> {
             text.push_str(&rest[..after]);
             self.pos += after;
             return Ok(None);
+        }
+        if name == "set" {
+            let run = self.run_start.min(text.len());
+            if text[run..].bytes().all(|b| b == b' ' || b == b'\t') {
+                text.truncate(run);
+            }
         }
         flush(text, nodes);
         self.pos += after;
@@ -517,15 +555,18 @@ impl<'s, 'st> Parser<'s, 'st> {
             }
             _ => {
                 let index = self.macro_index(name).unwrap_or_default();
+                let save = self.pos;
                 self.ws_all();
-                if self.peek() != Some(b'(') {
-                    // A macro name without arguments list: Velocity prints it as text.
-                    text.push_str(&self.src[start..self.pos]);
-                    return Ok(None);
-                }
-                self.pos += 1;
-                let args = self.macro_args()?;
-                self.gobble_line_end();
+                let args = if self.peek() == Some(b'(') {
+                    self.pos += 1;
+                    let a = self.macro_args()?;
+                    self.gobble_line_end();
+                    a
+                } else {
+                    // `#name` alone calls the macro with no arguments.
+                    self.pos = save;
+                    Vec::new()
+                };
                 nodes.push(Node::Call { index, args, span });
             }
         }

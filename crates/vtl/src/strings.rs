@@ -70,6 +70,17 @@ fn str_arg<'v>(v: Option<&'v Value<'_>>) -> Option<&'v str> {
     v.and_then(Value::as_str)
 }
 
+/// A search argument: a string, or an `int` character code (`indexOf(int ch)`).
+fn needle(v: Option<&Value<'_>>) -> Option<String> {
+    match v {
+        Some(Value::Int(c)) => u32::try_from(*c)
+            .ok()
+            .and_then(char::from_u32)
+            .map(String::from),
+        other => str_arg(other).map(str::to_string),
+    }
+}
+
 /// Java's `String.trim()`: strips characters `<= ' '`.
 fn java_trim(s: &str) -> &str {
     s.trim_matches(|c: char| c <= ' ')
@@ -131,9 +142,10 @@ impl<'a> Eval<'a> {
                 }
             }
             ("indexOf", 1) | ("indexOf", 2) => {
-                let Some(n) = str_arg(a0) else {
+                let Some(n) = needle(a0) else {
                     return Ok(None);
                 };
+                let n = n.as_str();
                 let from = if args.len() == 2 {
                     let Some(f) = int_arg(a1) else {
                         return Ok(None);
@@ -148,10 +160,10 @@ impl<'a> Eval<'a> {
                 Value::Int(s[fb..].find(n).map_or(-1, |i| unit_at(s, fb + i) as i32))
             }
             ("lastIndexOf", 1) => {
-                let Some(n) = str_arg(a0) else {
+                let Some(n) = needle(a0) else {
                     return Ok(None);
                 };
-                Value::Int(s.rfind(n).map_or(-1, |i| unit_at(s, i) as i32))
+                Value::Int(s.rfind(n.as_str()).map_or(-1, |i| unit_at(s, i) as i32))
             }
             ("contains", 1) => match str_arg(a0) {
                 Some(n) => Value::Bool(s.contains(n)),

@@ -38,6 +38,8 @@ pub(crate) enum Value<'a> {
     Loop(Rc<LoopInfo<'a>>),
     /// A `#define` block: rendered each time it is referenced.
     Block(&'a [Node]),
+    /// A `java.lang.Class` (from `$x.class`), by name.
+    Class(&'static str),
     /// A `Map.Entry` from `entrySet()`.
     Entry(Rc<(Rc<str>, Value<'a>)>),
 }
@@ -179,7 +181,7 @@ impl<'a> Value<'a> {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.write_java(out);
+                    v.write_java_elem(out);
                 }
                 out.push(']');
             }
@@ -191,11 +193,15 @@ impl<'a> Value<'a> {
                     }
                     out.push_str(k);
                     out.push('=');
-                    v.write_java(out);
+                    v.write_java_elem(out);
                 }
                 out.push('}');
             }
             Value::Json(j) => write_json_java(j, out),
+            Value::Class(c) => {
+                out.push_str("class ");
+                out.push_str(c);
+            }
             Value::Stage | Value::Context | Value::Input | Value::Util | Value::Loop(_) => {
                 // Java's Object.toString() of the shim objects: identity hash, meaningless to
                 // templates; print the class-like name so the output is at least stable.
@@ -213,6 +219,37 @@ impl<'a> Value<'a> {
                 out.push('=');
                 e.1.write_java(out);
             }
+        }
+    }
+
+    /// Java's `toString()` of a collection element: a null element prints `null`.
+    fn write_java_elem(&self, out: &mut String) {
+        if self.is_null() {
+            out.push_str("null");
+        } else {
+            self.write_java(out);
+        }
+    }
+
+    /// The Java class name, for `$x.class` / `$x.getClass()`.
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "java.lang.Boolean",
+            Value::Int(_) => "java.lang.Integer",
+            Value::Long(_) => "java.lang.Long",
+            Value::Big(_) => "java.math.BigInteger",
+            Value::Double(_) => "java.lang.Double",
+            Value::Str(_) | Value::Borrowed(_) => "java.lang.String",
+            Value::List(l) if l.borrow().kind == ListKind::Json => "net.minidev.json.JSONArray",
+            Value::List(_) => "java.util.ArrayList",
+            Value::Json(serde_json::Value::Array(_)) => "net.minidev.json.JSONArray",
+            Value::Map(_) | Value::Json(_) | Value::Context | Value::Stage => {
+                "java.util.LinkedHashMap"
+            }
+            Value::Entry(_) => "java.util.LinkedHashMap$Entry",
+            Value::Class(_) => "java.lang.Class",
+            _ => "java.lang.Object",
         }
     }
 
@@ -262,7 +299,7 @@ fn write_json_list(items: &[Value<'_>], out: &mut String) {
 /// A caller-supplied JSON container printed as the Java Map/List it stands for.
 fn write_json_java(j: &serde_json::Value, out: &mut String) {
     match j {
-        serde_json::Value::Null => {}
+        serde_json::Value::Null => out.push_str("null"),
         serde_json::Value::Object(m) => {
             out.push('{');
             for (i, (k, v)) in m.iter().enumerate() {
@@ -275,16 +312,8 @@ fn write_json_java(j: &serde_json::Value, out: &mut String) {
             }
             out.push('}');
         }
-        serde_json::Value::Array(a) => {
-            out.push('[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json_java(v, out);
-            }
-            out.push(']');
-        }
+        // Arrays parsed by json-smart are `JSONArray`s, which print as JSON.
+        serde_json::Value::Array(_) => write_serde_json(j, out),
         scalar => crate::aws::json_scalar(scalar).write_java(out),
     }
 }
