@@ -28,6 +28,7 @@ pub(crate) struct Eval<'a> {
     pub response_override: Option<Value<'a>>,
     pub last_set: Span,
     pub depth: u32,
+    pub steps: u64,
     pub regexes: HashMap<String, Rc<regex::Regex>>,
 }
 
@@ -58,6 +59,7 @@ impl<'a> Eval<'a> {
             response_override: None,
             last_set: Span::default(),
             depth: 0,
+            steps: 0,
             regexes: HashMap::new(),
         }
     }
@@ -182,7 +184,34 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
+    /// Counts one unit of work against `Limits::max_steps`.
+    fn tick(&mut self, span: Span) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(err(
+                span,
+                format!(
+                    "template evaluation exceeds {} steps",
+                    self.limits.max_steps
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses strings past the output cap, so `#set($s = "$s$s")` cannot exhaust memory.
+    pub fn check_len(&self, len: usize, span: Span) -> R<()> {
+        if len > self.limits.max_output_bytes {
+            return Err(err(
+                span,
+                format!("string longer than {} bytes", self.limits.max_output_bytes),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn enter(&mut self, span: Span) -> R<()> {
+        self.tick(span)?;
         self.depth += 1;
         if self.depth > self.limits.max_depth {
             self.depth -= 1;
@@ -222,6 +251,7 @@ impl<'a> Eval<'a> {
         let n = items.len().min(self.limits.max_foreach_iterations);
         let mut flow = Flow::Normal;
         for (i, item) in items.into_iter().take(n).enumerate() {
+            self.tick(span)?;
             info.index.set(i);
             info.has_next.set(i + 1 < n);
             self.vars[var as usize] = item;
@@ -359,9 +389,8 @@ impl<'a> Eval<'a> {
             Expr::Str(s) => Value::str(s),
             Expr::Interp(nodes) => {
                 let mut s = String::new();
-                if let Flow::Stop = self.render(nodes, &mut s)? {
-                    // #stop inside a string literal ends that string only.
-                }
+                // A #stop inside a string literal ends that string only.
+                self.render(nodes, &mut s)?;
                 Value::string(s)
             }
             Expr::Ref(r) => self.reference(r)?,
@@ -403,7 +432,9 @@ impl<'a> Eval<'a> {
                     if *op == BinOp::Add && (a.as_str().is_some() || b.as_str().is_some()) {
                         // String concatenation; a null side contributes its source text.
                         if a.is_null() || b.is_null() || !(a.is_number() && b.is_number()) {
-                            return Ok(concat(&a, l, &b, r));
+                            let v = concat(&a, l, &b, r);
+                            self.check_len(v.as_str().map_or(0, str::len), *span)?;
+                            return Ok(v);
                         }
                     }
                     crate::ops::arith(*op, &a, &b, *span)?

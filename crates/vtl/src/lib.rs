@@ -106,6 +106,9 @@ pub struct Limits {
     pub max_depth: u32,
     /// Longest `[a..b]` range literal.
     pub max_range: usize,
+    /// Total `#foreach` iterations, macro calls and `#define` expansions in one render: nested
+    /// loops can otherwise multiply into hours of work (API Gateway would time out instead).
+    pub max_steps: u64,
 }
 
 impl Default for Limits {
@@ -115,6 +118,7 @@ impl Default for Limits {
             max_output_bytes: 10 * 1024 * 1024,
             max_depth: 20,
             max_range: 100_000,
+            max_steps: 1_000_000,
         }
     }
 }

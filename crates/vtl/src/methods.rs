@@ -170,6 +170,9 @@ impl<'a> Eval<'a> {
             },
             _ => None,
         };
+        if let Some(s) = r.as_ref().and_then(Value::as_str) {
+            self.check_len(s.len(), span)?;
+        }
         if r.is_none() && name == "getClass" && args.is_empty() {
             return Ok(Value::Class(v.class_name()));
         }
