@@ -319,7 +319,7 @@ impl Environment {
                 status = self.child.wait() => {
                     // An init error posted right before exiting wins over the exit.
                     if let Some(InitEvent::Error { error_type, body }) =
-                        tokio::time::timeout(Duration::ZERO, self.api.init_event()).await.ok().flatten()
+                        log::poll_once(self.api.init_event()).await.flatten()
                     {
                         return Err(init_failure(error_type, &body));
                     }

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::AsyncReadExt;
@@ -181,14 +182,22 @@ impl OutputPump {
             if self.stdout.is_none() && self.stderr.is_none() {
                 return;
             }
-            if tokio::time::timeout(Duration::ZERO, self.pump(log))
-                .await
-                .is_err()
-            {
+            if poll_once(self.pump(log)).await.is_none() {
                 return;
             }
         }
     }
+}
+
+/// Polls a future exactly once. Unlike `timeout(Duration::ZERO, ..)` this never waits for the
+/// timer wheel's 1 ms tick, which would otherwise be added to every invocation.
+pub(crate) async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 async fn read_opt<R: AsyncReadExt + Unpin>(r: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {

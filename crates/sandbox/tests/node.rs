@@ -327,3 +327,30 @@ async fn flooding_output_stays_bounded() {
     assert!(log.text().contains("REPORT RequestId: flood\t"));
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn uncaught_exception_is_reported_then_the_runtime_exits() {
+    let f = Fixture::new();
+    f.file("index.js", "exports.handler = (event, context, callback) => { setTimeout(() => { throw new TypeError('late boom'); }, 10); };\n");
+    let mut env = f
+        .start("nodejs20.x", "index.handler", Duration::from_secs(3))
+        .await;
+    let e = function_error(&invoke(&mut env, "u-1", "{}").await);
+    assert_eq!(e["errorType"], "TypeError");
+    assert_eq!(e["errorMessage"], "late boom");
+    // As the official runtime, the process exits (129) after reporting; the pool sees it dead.
+    for _ in 0..100 {
+        if !env.is_alive() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!env.is_alive());
+    assert_eq!(
+        failed(&invoke(&mut env, "u-2", "{}").await),
+        (
+            "Runtime.ExitError".to_owned(),
+            "RequestId: u-2 Error: Runtime exited with error: exit status 129".to_owned()
+        )
+    );
+}
