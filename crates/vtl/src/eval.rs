@@ -29,6 +29,9 @@ pub(crate) struct Eval<'a> {
     pub last_set: Span,
     pub depth: u32,
     pub steps: u64,
+    /// Lists and maps that had a list or map put into them: the only way a template can build
+    /// a reference cycle, which `Rc` would leak. They are emptied when the render ends.
+    pub cycle_candidates: Vec<Value<'a>>,
     pub regexes: HashMap<String, Rc<regex::Regex>>,
 }
 
@@ -60,6 +63,7 @@ impl<'a> Eval<'a> {
             last_set: Span::default(),
             depth: 0,
             steps: 0,
+            cycle_candidates: Vec::new(),
             regexes: HashMap::new(),
         }
     }
@@ -178,10 +182,38 @@ impl<'a> Eval<'a> {
             let r = self.render(body, out);
             self.depth -= 1;
             r?;
-        } else {
-            v.write_java(out);
+        } else if !v.write_java_checked(out) {
+            return Err(err(span, "StackOverflowError: value contains itself"));
         }
         Ok(())
+    }
+
+    /// Notes that `container` may now reach `inserted` (see `cycle_candidates`).
+    pub fn note_insert(&mut self, container: &Value<'a>, inserted: &Value<'a>) {
+        if matches!(container, Value::List(_) | Value::Map(_))
+            && matches!(inserted, Value::List(_) | Value::Map(_) | Value::Entry(_))
+        {
+            self.cycle_candidates.push(container.clone());
+        }
+    }
+
+    /// Empties every container that might sit on a reference cycle.
+    pub fn break_cycles(&mut self) {
+        for c in self.cycle_candidates.drain(..) {
+            match &c {
+                Value::List(l) => {
+                    if let Ok(mut l) = l.try_borrow_mut() {
+                        l.items.clear();
+                    }
+                }
+                Value::Map(m) => {
+                    if let Ok(mut m) = m.try_borrow_mut() {
+                        m.entries.clear();
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Counts one unit of work against `Limits::max_steps`.
@@ -319,6 +351,7 @@ impl<'a> Eval<'a> {
             return Ok(());
         };
         let obj = self.walk(target.root, prefix, target.span)?;
+        self.note_insert(&obj, &v);
         match last {
             Part::Prop(name, _) => crate::methods::set_prop(&obj, name, v),
             Part::Index(e, sp) => {

@@ -252,11 +252,17 @@ pub(crate) fn deep_clone_owned<'b>(v: &Value<'_>) -> Value<'b> {
 struct P<'s> {
     s: &'s str,
     p: usize,
+    /// Filter nesting (`!`, parentheses), bounded so a hostile path cannot exhaust the stack.
+    depth: u32,
 }
 
 fn parse(path: &str) -> Option<Vec<Seg>> {
     let path = path.trim();
-    let mut p = P { s: path, p: 0 };
+    let mut p = P {
+        s: path,
+        p: 0,
+        depth: 0,
+    };
     if !p.eat("$") {
         // Jayway accepts a path without the leading `$` as relative to the root.
         if p.s.starts_with('@') {
@@ -421,6 +427,16 @@ impl<'s> P<'s> {
     }
 
     fn filter_atom(&mut self) -> Option<Filter> {
+        self.depth += 1;
+        if self.depth > 64 {
+            return None;
+        }
+        let f = self.filter_atom_inner();
+        self.depth -= 1;
+        f
+    }
+
+    fn filter_atom_inner(&mut self) -> Option<Filter> {
         self.ws();
         if self.eat("!") {
             return Some(Filter::Not(Box::new(self.filter_atom()?)));

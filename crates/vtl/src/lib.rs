@@ -188,9 +188,13 @@ impl Template {
     ) -> Result<RenderOutput, RenderError> {
         let mut ev = eval::Eval::new(self, *input, limits);
         let mut body = String::with_capacity(self.size_hint(input));
-        ev.render(&self.nodes, &mut body)?;
-        let overrides = ev.overrides()?;
-        Ok(RenderOutput { body, overrides })
+        let rendered = ev.render(&self.nodes, &mut body);
+        let overrides = rendered.and_then(|_| ev.overrides());
+        ev.break_cycles();
+        Ok(RenderOutput {
+            body,
+            overrides: overrides?,
+        })
     }
 
     fn size_hint(&self, input: &RenderInput<'_>) -> usize {

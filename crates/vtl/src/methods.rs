@@ -128,6 +128,9 @@ impl<'a> Eval<'a> {
         args: Vec<Value<'a>>,
         span: Span,
     ) -> R<Value<'a>> {
+        for a in &args {
+            self.note_insert(v, a);
+        }
         let r = match v {
             Value::Str(s) => {
                 let s = s.clone();
@@ -288,13 +291,19 @@ impl<'a> Eval<'a> {
                     }
                     l.items.remove(i as usize)
                 } else {
+                    drop(l);
                     let x = &args[0];
-                    match l.items.iter().position(|i| java_equals(i, x)) {
-                        Some(p) => {
+                    let found = v_list_position(v, x);
+                    let mut l = match v {
+                        Value::List(l) => l.borrow_mut(),
+                        _ => return Ok(None),
+                    };
+                    match found {
+                        Some(p) if p < l.items.len() => {
                             l.items.remove(p);
                             Value::Bool(true)
                         }
-                        None => Value::Bool(false),
+                        _ => Value::Bool(false),
                     }
                 }
             }
@@ -322,6 +331,15 @@ impl<'a> Eval<'a> {
             ("toString", 0) => Value::string(v.to_java_string()),
             _ => return Ok(None),
         }))
+    }
+}
+
+/// Position of the first element equal to `x` (looked up before the list is borrowed for
+/// writing, since `x` may be the list itself).
+fn v_list_position<'a>(v: &Value<'a>, x: &Value<'a>) -> Option<usize> {
+    match v {
+        Value::List(l) => l.borrow().items.iter().position(|i| java_equals(i, x)),
+        _ => None,
     }
 }
 

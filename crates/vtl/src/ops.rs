@@ -66,7 +66,7 @@ fn num_cmp(a: &Value<'_>, b: &Value<'_>) -> Option<std::cmp::Ordering> {
 /// `== != < <= > >=`. Equality: both null is true; numbers compare by value; values of the
 /// same class use `equals`; different classes compare their `toString()`. Ordering needs two
 /// numbers, otherwise it is false.
-pub(crate) fn compare(op: BinOp, a: &Value<'_>, b: &Value<'_>) -> bool {
+pub(crate) fn compare<'a>(op: BinOp, a: &Value<'a>, b: &Value<'a>) -> bool {
     match op {
         BinOp::Eq => loose_eq(a, b),
         BinOp::Ne => !loose_eq(a, b),
@@ -87,7 +87,7 @@ pub(crate) fn compare(op: BinOp, a: &Value<'_>, b: &Value<'_>) -> bool {
     }
 }
 
-fn loose_eq(a: &Value<'_>, b: &Value<'_>) -> bool {
+fn loose_eq<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
@@ -115,7 +115,18 @@ fn same_class(a: &Value<'_>, b: &Value<'_>) -> bool {
 
 /// Java's `a.equals(b)`: `Integer(1)` does not equal `Long(1)`; lists compare element-wise;
 /// maps compare as sets of entries.
-pub(crate) fn java_equals(a: &Value<'_>, b: &Value<'_>) -> bool {
+pub(crate) fn java_equals<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
+    equals_at(a, b, 0)
+}
+
+/// `equals` nested at most this deep: deeper (self-containing) structures compare unequal
+/// where Java would overflow its stack.
+const MAX_EQUALS_DEPTH: u32 = 600;
+
+fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
+    if depth > MAX_EQUALS_DEPTH {
+        return false;
+    }
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Long(x), Value::Long(y)) => x == y,
@@ -123,16 +134,30 @@ pub(crate) fn java_equals(a: &Value<'_>, b: &Value<'_>) -> bool {
         (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits() || x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
-            let (x, y) = (x.borrow(), y.borrow());
+            if std::rc::Rc::ptr_eq(x, y) {
+                return true;
+            }
+            // A list being modified (`$l.remove($l)`) is never borrowed twice: unequal.
+            let (Ok(x), Ok(y)) = (x.try_borrow(), y.try_borrow()) else {
+                return false;
+            };
             x.items.len() == y.items.len()
-                && x.items.iter().zip(&y.items).all(|(a, b)| java_equals(a, b))
+                && x.items
+                    .iter()
+                    .zip(&y.items)
+                    .all(|(a, b)| equals_at(a, b, depth + 1))
         }
         (Value::Map(x), Value::Map(y)) => {
-            let (x, y) = (x.borrow(), y.borrow());
+            if std::rc::Rc::ptr_eq(x, y) {
+                return true;
+            }
+            let (Ok(x), Ok(y)) = (x.try_borrow(), y.try_borrow()) else {
+                return false;
+            };
             x.entries.len() == y.entries.len()
                 && x.entries
                     .iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| java_equals(v, w)))
+                    .all(|(k, v)| y.get(k).is_some_and(|w| equals_at(v, w, depth + 1)))
         }
         _ => match (a.as_str(), b.as_str()) {
             (Some(x), Some(y)) => x == y,

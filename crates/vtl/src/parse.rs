@@ -277,6 +277,14 @@ impl<'s, 'st> Parser<'s, 'st> {
     /// Tries a reference at `$`. Returns the reference and whether it was quiet (`$!`), or
     /// None (cursor unchanged) when the `$` starts no reference.
     pub fn reference(&mut self) -> Result<Option<(Ref, bool)>, ParseError> {
+        // References nest through index and argument expressions.
+        self.enter()?;
+        let r = self.reference_inner();
+        self.leave();
+        r
+    }
+
+    fn reference_inner(&mut self) -> Result<Option<(Ref, bool)>, ParseError> {
         let start = self.pos;
         let span = self.span();
         self.pos += 1;

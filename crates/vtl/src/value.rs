@@ -155,80 +155,37 @@ impl<'a> Value<'a> {
     /// Java's `String.valueOf(this)`, appended to `out`. Null appends nothing (AWS prints
     /// null references as empty).
     pub fn write_java(&self, out: &mut String) {
-        match self {
-            Value::Null => {}
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Long(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Big(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Double(d) => java_double(*d, out),
-            Value::Str(s) => out.push_str(s),
-            Value::Borrowed(s) => out.push_str(s),
-            Value::List(l) => {
-                let l = l.borrow();
-                if l.kind == ListKind::Json {
-                    write_json_list(&l.items, out);
-                    return;
-                }
-                out.push('[');
-                for (i, v) in l.items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    v.write_java_elem(out);
-                }
-                out.push(']');
-            }
-            Value::Map(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.borrow().entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push_str(k);
-                    out.push('=');
-                    v.write_java_elem(out);
-                }
-                out.push('}');
-            }
-            Value::Json(j) => write_json_java(j, out),
-            Value::Class(c) => {
-                out.push_str("class ");
-                out.push_str(c);
-            }
-            Value::Stage | Value::Context | Value::Input | Value::Util | Value::Loop(_) => {
-                // Java's Object.toString() of the shim objects: identity hash, meaningless to
-                // templates; print the class-like name so the output is at least stable.
-                out.push_str(match self {
-                    Value::Stage => "{stageVariables}",
-                    Value::Context => "{context}",
-                    Value::Input => "{input}",
-                    Value::Util => "{util}",
-                    _ => "{foreach}",
-                });
-            }
-            Value::Block(_) => {}
-            Value::Entry(e) => {
-                out.push_str(&e.0);
-                out.push('=');
-                e.1.write_java(out);
-            }
+        Printer {
+            out,
+            too_deep: false,
         }
+        .java(self, 0);
     }
 
-    /// Java's `toString()` of a collection element: a null element prints `null`.
-    fn write_java_elem(&self, out: &mut String) {
-        if self.is_null() {
-            out.push_str("null");
-        } else {
-            self.write_java(out);
+    /// `write_java`, reporting false when the value nests deeper than Java's stack would allow
+    /// (a list that contains itself through another list): Java throws StackOverflowError.
+    pub fn write_java_checked(&self, out: &mut String) -> bool {
+        let mut p = Printer {
+            out,
+            too_deep: false,
+        };
+        p.java(self, 0);
+        !p.too_deep
+    }
+
+    /// json-smart's `JSONValue.toJSONString(this)`: what `$input.json()` prints.
+    pub fn write_json(&self, out: &mut String) {
+        Printer {
+            out,
+            too_deep: false,
         }
+        .json(self, 0);
+    }
+
+    pub fn to_java_string(&self) -> String {
+        let mut s = String::new();
+        self.write_java(&mut s);
+        s
     }
 
     /// The Java class name, for `$x.class` / `$x.getClass()`.
@@ -252,97 +209,200 @@ impl<'a> Value<'a> {
             _ => "java.lang.Object",
         }
     }
+}
 
-    /// json-smart's `JSONValue.toJSONString(this)`: what `$input.json()` prints.
-    pub fn write_json(&self, out: &mut String) {
-        match self {
-            Value::Null => out.push_str("null"),
-            Value::Str(s) => write_json_str(s, out),
-            Value::Borrowed(s) => write_json_str(s, out),
-            Value::List(l) => write_json_list(&l.borrow().items, out),
-            Value::Map(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.borrow().entries.iter().enumerate() {
+/// Printing nests at most this deep; JSON documents are capped at 512 levels when parsed, so
+/// only self-containing structures built by a template reach it.
+const MAX_PRINT_DEPTH: u32 = 600;
+
+struct Printer<'o> {
+    out: &'o mut String,
+    too_deep: bool,
+}
+
+impl Printer<'_> {
+    fn deeper(&mut self, depth: u32) -> bool {
+        if depth > MAX_PRINT_DEPTH {
+            self.too_deep = true;
+            return false;
+        }
+        true
+    }
+
+    fn java(&mut self, v: &Value<'_>, depth: u32) {
+        if !self.deeper(depth) {
+            return;
+        }
+        let out = &mut *self.out;
+        match v {
+            Value::Null | Value::Block(_) => {}
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Long(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Big(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Double(d) => java_double(*d, out),
+            Value::Str(s) => out.push_str(s),
+            Value::Borrowed(s) => out.push_str(s),
+            Value::List(l) => {
+                let items = l.borrow();
+                if items.kind == ListKind::Json {
+                    self.json(v, depth);
+                    return;
+                }
+                self.out.push('[');
+                for (i, x) in items.items.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        self.out.push_str(", ");
                     }
-                    write_json_str(k, out);
-                    out.push(':');
-                    v.write_json(out);
+                    match x {
+                        // AbstractCollection.toString guards direct self-reference.
+                        Value::List(y) if Rc::ptr_eq(l, y) => {
+                            self.out.push_str("(this Collection)")
+                        }
+                        Value::Null => self.out.push_str("null"),
+                        x => self.java(x, depth + 1),
+                    }
                 }
-                out.push('}');
+                self.out.push(']');
             }
-            Value::Json(j) => write_serde_json(j, out),
-            Value::Block(_) => out.push_str("null"),
-            other => other.write_java(out),
-        }
-    }
-
-    pub fn to_java_string(&self) -> String {
-        let mut s = String::new();
-        self.write_java(&mut s);
-        s
-    }
-}
-
-fn write_json_list(items: &[Value<'_>], out: &mut String) {
-    out.push('[');
-    for (i, v) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        v.write_json(out);
-    }
-    out.push(']');
-}
-
-/// A caller-supplied JSON container printed as the Java Map/List it stands for.
-fn write_json_java(j: &serde_json::Value, out: &mut String) {
-    match j {
-        serde_json::Value::Null => out.push_str("null"),
-        serde_json::Value::Object(m) => {
-            out.push('{');
-            for (i, (k, v)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
+            Value::Map(m) => {
+                self.out.push('{');
+                for (i, (k, x)) in m.borrow().entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(k);
+                    self.out.push('=');
+                    match x {
+                        Value::Map(y) if Rc::ptr_eq(m, y) => self.out.push_str("(this Map)"),
+                        Value::Null => self.out.push_str("null"),
+                        x => self.java(x, depth + 1),
+                    }
                 }
-                out.push_str(k);
+                self.out.push('}');
+            }
+            Value::Json(j) => self.serde_java(j, depth),
+            Value::Class(c) => {
+                out.push_str("class ");
+                out.push_str(c);
+            }
+            Value::Stage | Value::Context | Value::Input | Value::Util | Value::Loop(_) => {
+                // Java's Object.toString() of the shim objects is an identity hash, meaningless
+                // to templates; print a stable name instead.
+                out.push_str(match v {
+                    Value::Stage => "{stageVariables}",
+                    Value::Context => "{context}",
+                    Value::Input => "{input}",
+                    Value::Util => "{util}",
+                    _ => "{foreach}",
+                });
+            }
+            Value::Entry(e) => {
+                out.push_str(&e.0);
                 out.push('=');
-                write_json_java(v, out);
+                match &e.1 {
+                    Value::Null => self.out.push_str("null"),
+                    x => self.java(x, depth + 1),
+                }
             }
-            out.push('}');
         }
-        // Arrays parsed by json-smart are `JSONArray`s, which print as JSON.
-        serde_json::Value::Array(_) => write_serde_json(j, out),
-        scalar => crate::aws::json_scalar(scalar).write_java(out),
     }
-}
 
-fn write_serde_json(j: &serde_json::Value, out: &mut String) {
-    match j {
-        serde_json::Value::Object(m) => {
-            out.push('{');
-            for (i, (k, v)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_str(k, out);
-                out.push(':');
-                write_serde_json(v, out);
-            }
-            out.push('}');
+    fn json(&mut self, v: &Value<'_>, depth: u32) {
+        if !self.deeper(depth) {
+            return;
         }
-        serde_json::Value::Array(a) => {
-            out.push('[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+        match v {
+            Value::Null | Value::Block(_) => self.out.push_str("null"),
+            Value::Str(s) => write_json_str(s, self.out),
+            Value::Borrowed(s) => write_json_str(s, self.out),
+            Value::List(l) => {
+                self.out.push('[');
+                for (i, x) in l.borrow().items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.json(x, depth + 1);
                 }
-                write_serde_json(v, out);
+                self.out.push(']');
             }
-            out.push(']');
+            Value::Map(m) => {
+                self.out.push('{');
+                for (i, (k, x)) in m.borrow().entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    write_json_str(k, self.out);
+                    self.out.push(':');
+                    self.json(x, depth + 1);
+                }
+                self.out.push('}');
+            }
+            Value::Json(j) => self.serde_json(j, depth),
+            other => self.java(other, depth),
         }
-        scalar => crate::aws::json_scalar(scalar).write_json(out),
+    }
+
+    /// Caller-supplied JSON printed as the Java Map it stands for (arrays parsed by
+    /// json-smart are `JSONArray`s, which print as JSON).
+    fn serde_java(&mut self, j: &serde_json::Value, depth: u32) {
+        if !self.deeper(depth) {
+            return;
+        }
+        match j {
+            serde_json::Value::Null => self.out.push_str("null"),
+            serde_json::Value::Object(m) => {
+                self.out.push('{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(k);
+                    self.out.push('=');
+                    self.serde_java(x, depth + 1);
+                }
+                self.out.push('}');
+            }
+            serde_json::Value::Array(_) => self.serde_json(j, depth),
+            scalar => self.java(&crate::aws::json_scalar(scalar), depth),
+        }
+    }
+
+    fn serde_json(&mut self, j: &serde_json::Value, depth: u32) {
+        if !self.deeper(depth) {
+            return;
+        }
+        match j {
+            serde_json::Value::Object(m) => {
+                self.out.push('{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    write_json_str(k, self.out);
+                    self.out.push(':');
+                    self.serde_json(x, depth + 1);
+                }
+                self.out.push('}');
+            }
+            serde_json::Value::Array(a) => {
+                self.out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.serde_json(x, depth + 1);
+                }
+                self.out.push(']');
+            }
+            scalar => self.json(&crate::aws::json_scalar(scalar), depth),
+        }
     }
 }
 

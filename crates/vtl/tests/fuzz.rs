@@ -199,7 +199,11 @@ fn run(src: &str, body: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    // PROPTEST_CASES raises the count for long runs; 3000 keeps `cargo test` quick.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(3000),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn never_panics_or_hangs(src in template(), body in proptest::sample::select(BODIES)) {
@@ -262,4 +266,45 @@ fn runaway_templates_stop_at_limits() {
         assert_eq!(e.line, line, "{src}: {e}");
         assert!(e.column >= 1, "{src}: {e}");
     }
+}
+
+#[test]
+fn self_containing_values_do_not_crash() {
+    let params = Params::default();
+    let context = serde_json::json!({});
+    let stage = BTreeMap::new();
+    let input = RenderInput {
+        body: "[1]",
+        params: &params,
+        context: &context,
+        stage_variables: &stage,
+    };
+    let render = |src: &str| {
+        Template::parse(src)
+            .map_err(|e| e.to_string())?
+            .render(&input)
+            .map(|o| o.body)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        render("#set($m = {})#set($d = $m.put('k', $m))$m").as_deref(),
+        Ok("{k=(this Map)}")
+    );
+    assert_eq!(
+        render("#set($l = [])#set($d = $l.add($l))$l $l.size()").as_deref(),
+        Ok("[(this Collection)] 1")
+    );
+    assert_eq!(
+        render("#set($l = [[1]])$l.remove($l) $l.contains($l) $l.equals($l)").as_deref(),
+        Ok("false false true")
+    );
+    let e =
+        render("#set($a = [])#set($b = [$a])#set($d = $a.add($b))$a").expect_err("indirect cycle");
+    assert_eq!(
+        e,
+        "line 1, column 50: StackOverflowError: value contains itself"
+    );
+    // A JSONArray (JSON-printing list) containing itself.
+    let e = render("#set($j = $input.path('$'))#set($d = $j.add($j))$j").expect_err("json cycle");
+    assert!(e.contains("StackOverflowError"), "{e}");
 }
