@@ -19,9 +19,13 @@
 //! per-environment channel that the parked `/next` takes from, and returns a oneshot receiver
 //! that the matching `/response` or `/error` completes. Nothing is shared between environments.
 //!
+//! Our own Node.js and Python bootstraps may instead use [`FramedChannel`], a private
+//! length-prefixed protocol on a Unix socket with the same dispatch/answer API.
+//!
 //! What this crate is not: it spawns no process, enforces no timeout and formats no AWS
 //! error for the caller; that is `portico-sandbox`'s job.
 
+pub mod framed;
 pub mod state;
 
 mod server;
@@ -34,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+pub use framed::FramedChannel;
 pub use state::{InvalidTransition, RuntimeState, Transition};
 
 /// Largest response (or error) body a runtime may post: 6 MB plus AWS's 100 bytes of slack.
