@@ -31,6 +31,7 @@
 
 mod ast;
 mod aws;
+mod directive;
 mod eval;
 mod expr;
 mod json;
