@@ -191,6 +191,17 @@ public class Oracle {
                     }
                     if (!rq.isEmpty()) r.put("request_" + k, rq);
                 }
+                // Stock Velocity (no null-as-empty handler) prints undefined references as
+                // written; record it where AWS's rendering differs, as the deliberate difference.
+                VelocityContext stock = new VelocityContext();
+                for (Object k : ctx.getKeys()) stock.put((String) k, ctx.get((String) k));
+                StringWriter sw = new StringWriter();
+                try {
+                    ve.evaluate(stock, sw, "template", (String) c.get("template"));
+                    if (!sw.toString().equals(w.toString())) r.put("stock_velocity_output", sw.toString());
+                } catch (Throwable e) {
+                    r.put("stock_velocity_output", "error: " + e.getClass().getSimpleName());
+                }
             } catch (ParseErrorException e) {
                 r.put("error", "parse");
                 r.put("message", String.valueOf(e.getMessage()).split("\n")[0]);

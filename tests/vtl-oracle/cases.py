@@ -170,6 +170,96 @@ case("aws_docs", "doc keySet context", "#foreach($k in $context.identity.keySet(
 case("aws_docs", "doc response override headers", "#set($context.responseOverride.header.X-Custom = 'v1')#set($context.responseOverride.status = 201)done")
 case("aws_docs", "doc request override", "#set($context.requestOverride.header.X-B = $input.params('name'))#set($context.requestOverride.querystring.q = 'x')#set($context.requestOverride.path.p = 7)ok", "", DEFAULT_PARAMS)
 
+PHOTOS = '{ "photos": { "page": 1, "pages": "1234", "perpage": 100, "total": "123398", "photo": [ { "id": "12345678901", "owner": "23456789@A12", "photographer_first_name" : "Saanvi", "photographer_last_name" : "Sarkar", "secret": "abc123d456", "server": "1234", "farm": 1, "title": "Sample photo 1", "ispublic": true, "isfriend": false, "isfamily": false }, { "id": "23456789012", "owner": "34567890@B23", "photographer_first_name" : "Richard", "photographer_last_name" : "Roe", "secret": "bcd234e567", "server": "2345", "farm": 2, "title": "Sample photo 2", "ispublic": true, "isfriend": false, "isfamily": false } ] } }'
+case("aws_docs", "photos output template", """#set($inputRoot = $input.path('$'))
+{
+  "photos": [
+#foreach($elem in $inputRoot.photos.photo)
+    {
+      "id": "$elem.id",
+      "photographedBy": "$elem.photographer_first_name $elem.photographer_last_name",
+      "title": "$elem.title",
+      "ispublic": $elem.ispublic,
+      "isfriend": $elem.isfriend,
+      "isfamily": $elem.isfamily
+    }#if($foreach.hasNext),#end
+		
+#end
+  ]
+}""", PHOTOS)
+case("aws_docs", "photos input template", """#set($inputRoot = $input.path('$'))
+{
+  "photos": {
+    "page": $inputRoot.photos.page,
+    "pages": "$inputRoot.photos.pages",
+    "perpage": $inputRoot.photos.perpage,
+    "total": "$inputRoot.photos.total",
+    "photo": [
+#foreach($elem in $inputRoot.photos.photo)
+      {
+        "id": "$elem.id",
+        "owner": "$elem.owner",
+        "secret": "$elem.secret",
+        "server": "$elem.server",
+        "farm": $elem.farm,
+        "title": "$elem.title",
+        "ispublic": $elem.ispublic,
+        "isfriend": $elem.isfriend,
+        "isfamily": $elem.isfamily
+      }#if($foreach.hasNext),#end
+		
+#end
+    ]
+  }
+}""", PHOTOS)
+case("aws_docs", "photos one-line template", """#set($inputRoot = $input.path('$')) { "photos": [ #foreach($elem in $inputRoot.photos.photo) { "id": "$elem.id", "photographedBy": "$elem.photographer_first_name $elem.photographer_last_name", "title": "$elem.title", "ispublic": $elem.ispublic, "isfriend": $elem.isfriend, "isfamily": $elem.isfamily }#if($foreach.hasNext),#end #end ] }""", PHOTOS)
+NEWS = '{"count": 1, "items": [{"description": "Descr", "domain": "example.com", "id": 1, "lastEdited": "2024-01-01", "source": "wire", "title": "Headline \"quoted\"", "url": "https://example.com/a"}]}'
+case("aws_docs", "news items template", """#set($inputRoot = $input.path('$'))
+{
+  "count": $inputRoot.count,
+  "items": [
+#foreach($elem in $inputRoot.items)
+    {
+      "description": "$elem.description",
+      "domain": "$elem.domain",
+      "id": $elem.id,
+      "lastEdited": "$elem.lastEdited",
+      "source": "$elem.source",
+      "title": "$util.escapeJavaScript($elem.title)",
+      "url": "$elem.url"
+    }#if($foreach.hasNext),#end
+#end
+  ]
+}""", NEWS)
+case("aws_docs", "filter json path in template", """{"cheap": $input.json('$.pets[?(@.price < 200)]'), "types": $input.json('$.pets[*].type')}""")
+case("aws_docs", "context in body", """{
+  "stage" : "$context.stage",
+  "request_id" : "$context.requestId",
+  "api_id" : "$context.apiId",
+  "resource_path" : "$context.resourcePath",
+  "resource_id" : "$context.resourceId",
+  "http_method" : "$context.httpMethod",
+  "source_ip" : "$context.identity.sourceIp",
+  "user-agent" : "$context.identity.userAgent",
+  "account_id" : "$context.identity.accountId",
+  "api_key" : "$context.identity.apiKey",
+  "caller" : "$context.identity.caller",
+  "user" : "$context.identity.user",
+  "user_arn" : "$context.identity.userArn"
+}""")
+case("aws_docs", "headers loop", """{
+#foreach($header in $input.params().header.keySet())
+  "$header": "$util.escapeJavaScript($input.params().header.get($header))"#if($foreach.hasNext),#end
+
+#end
+}""", "", {"path": [], "querystring": [], "header": TEN_HEADERS})
+case("aws_docs", "query string to json", """{
+#foreach($key in $input.params().querystring.keySet())
+  "$key": "$util.escapeJavaScript($input.params().querystring.get($key))"#if($foreach.hasNext),#end
+#end
+}""", "", {"path": [], "querystring": FIVE_QUERY, "header": []})
+case("aws_docs", "stage variable lambda alias", """{"alias": "$stageVariables.env", "fn": "arn:aws:lambda:us-east-1:123456789012:function:f:${stageVariables.env}"}""")
+
 # --------------------------------------------------------------------------------- references
 R = "references"
 for t in ["$x", "${x}", "$!x", "$!{x}", "$x.length()", "${x.length()}", "$!{x.toUpperCase()}", "$x.toUpperCase().length()",
