@@ -503,6 +503,17 @@ for t in ["#macro(m $a)[$a]#end#m|#m()|#m(1)|#m(1 2)", "#macro(z)Z#end#z #z()#{z
     case(D, f"macro args {t}", t, "")
 case(D, "macro defined per template", "#macro(m)local#end#m()", "")
 
+# whitespace matrix: every directive form between typical prefixes and suffixes
+WS_DIRECTIVES = ["#set($a = 1)", "#if(true)I#end", "#if(false)I#{else}E#end", "#foreach($i in [1, 2])$i#end", "#mac()",
+                 "#define($b)B#end", "## comment", "#* c *#", "#evaluate('V')", "#foreach($i in [1])#break#end"]
+WS_PREFIX = ["", "  ", "a", "$d ", "\n", "x\n\t"]
+WS_SUFFIX = ["", "  ", "\n", " \t\r\n", " y\n", "\n\nz"]
+for di, d in enumerate(WS_DIRECTIVES):
+    for pi, pre in enumerate(WS_PREFIX):
+        for si, suf in enumerate(WS_SUFFIX):
+            t = '#macro(mac)M#end#set($d = "D")|' + pre.encode().decode('unicode_escape') + d + suf.encode().decode('unicode_escape') + "|"
+            case("whitespace_matrix", f"ws {di}.{pi}.{si} {d}", t, "")
+
 # ----------------------------------------------------------------------------------- errors
 X = "errors"
 for t in ["#if(", "#if($x", "#foreach($i in)#end", "#set($x = [1, 2)", "#set($x = {'a' 1})", "#set($x = 'unterminated)",
