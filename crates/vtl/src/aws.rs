@@ -62,14 +62,9 @@ impl<'a> Eval<'a> {
         self.body_doc.as_ref().and_then(Option::as_ref)
     }
 
-    pub(crate) fn input_method(
-        &mut self,
-        name: &str,
-        args: &[Value<'a>],
-        span: Span,
-    ) -> R<Value<'a>> {
+    pub(crate) fn input_method(&mut self, name: &str, args: &[Value<'a>]) -> Value<'a> {
         let a0 = args.first().and_then(Value::as_str);
-        Ok(match (name, args.len()) {
+        match (name, args.len()) {
             ("getBody", 0) => Value::Borrowed(self.input.body),
             ("params", 0) => Value::map(vec![
                 (Rc::from("path"), params_map(&self.input.params.path)),
@@ -80,27 +75,25 @@ impl<'a> Eval<'a> {
                 (Rc::from("header"), params_map(&self.input.params.header)),
             ]),
             ("params", 1) => {
-                let Some(n) = a0 else { return Ok(Value::Null) };
+                let Some(n) = a0 else { return Value::Null };
                 Value::Borrowed(param(self.input.params, n).unwrap_or(""))
             }
             ("path", 1) => {
-                let Some(p) = a0 else { return Ok(Value::Null) };
-                let p = p.to_string();
+                let Some(p) = a0 else { return Value::Null };
                 match self.body_doc() {
-                    Some(doc) => crate::jsonpath::eval(&p, doc).unwrap_or(Value::Null),
+                    Some(doc) => crate::jsonpath::eval(p, doc).unwrap_or(Value::Null),
                     None => Value::Null,
                 }
             }
             ("json", 1) => {
-                let Some(p) = a0 else { return Ok(Value::Null) };
-                let p = p.to_string();
+                let Some(p) = a0 else { return Value::Null };
                 let found = match self.body_doc() {
-                    Some(doc) => crate::jsonpath::eval_ref(&p, doc),
+                    Some(doc) => crate::jsonpath::eval_ref(p, doc),
                     None => None,
                 };
                 match found {
                     // A path that matches nothing prints as empty.
-                    None => Value::str(""),
+                    None => Value::Borrowed(""),
                     Some(v) => {
                         let mut s = String::new();
                         v.write_json(&mut s);
@@ -108,11 +101,8 @@ impl<'a> Eval<'a> {
                     }
                 }
             }
-            _ => {
-                let _ = span;
-                Value::Null
-            }
-        })
+            _ => Value::Null,
+        }
     }
 
     pub(crate) fn util_method(

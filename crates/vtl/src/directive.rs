@@ -121,19 +121,19 @@ impl Parser<'_, '_> {
             }
             "set" => {
                 self.open_paren(start)?;
-                self.ws();
+                self.ws_all();
                 if self.peek() != Some(b'$') {
                     return Err(self.err_at(self.pos, "#set needs a reference on the left"));
                 }
                 let Some((target, _)) = self.reference()? else {
                     return Err(self.err_at(self.pos, "#set needs a reference on the left"));
                 };
-                self.ws();
+                self.ws_all();
                 if self.peek() != Some(b'=') {
                     return Err(self.err_at(self.pos, "expected `=` in #set"));
                 }
                 self.pos += 1;
-                self.ws();
+                self.ws_all();
                 let value = self.expr()?;
                 self.close_paren()?;
                 nodes.push(Node::Set {
@@ -144,17 +144,17 @@ impl Parser<'_, '_> {
             }
             "foreach" => {
                 self.open_paren(start)?;
-                self.ws();
+                self.ws_all();
                 let var = match self.reference()? {
                     Some((r, _)) if r.parts.is_empty() => r.root,
                     _ => return Err(self.err_at(self.pos, "#foreach needs a loop variable")),
                 };
-                self.ws();
+                self.ws_all();
                 if !self.rest().starts_with("in") || self.peek_at(2).is_some_and(is_ident_char) {
                     return Err(self.err_at(self.pos, "expected `in` in #foreach"));
                 }
                 self.pos += 2;
-                self.ws();
+                self.ws_all();
                 let iterable = self.expr()?;
                 self.close_paren()?;
                 let (body, t) = self.block()?;
@@ -172,7 +172,7 @@ impl Parser<'_, '_> {
             "stop" => nodes.push(Node::Stop),
             "define" => {
                 self.open_paren(start)?;
-                self.ws();
+                self.ws_all();
                 let var = match self.reference()? {
                     Some((r, _)) if r.parts.is_empty() => r.root,
                     _ => return Err(self.err_at(self.pos, "#define needs a reference")),

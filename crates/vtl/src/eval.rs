@@ -350,7 +350,7 @@ impl<'a> Eval<'a> {
             self.vars[target.root as usize] = v;
             return Ok(());
         };
-        let obj = self.walk(target.root, prefix, target.span)?;
+        let obj = self.walk(target.root, prefix)?;
         self.note_insert(&obj, &v);
         match last {
             Part::Prop(name, _) => crate::methods::set_prop(&obj, name, v),
@@ -364,10 +364,10 @@ impl<'a> Eval<'a> {
     }
 
     pub fn reference(&mut self, r: &'a Ref) -> R<Value<'a>> {
-        self.walk(r.root, &r.parts, r.span)
+        self.walk(r.root, &r.parts)
     }
 
-    fn walk(&mut self, root: Slot, parts: &'a [Part], _span: Span) -> R<Value<'a>> {
+    fn walk(&mut self, root: Slot, parts: &'a [Part]) -> R<Value<'a>> {
         let mut v = self.vars[root as usize].clone();
         for p in parts {
             if v.is_null() {
@@ -419,7 +419,8 @@ impl<'a> Eval<'a> {
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Int(i) => Value::integral(i128::from(*i), 0),
             Expr::Float(f) => Value::Double(*f),
-            Expr::Str(s) => Value::str(s),
+            // Literals borrow from the template: no allocation per render.
+            Expr::Str(s) => Value::Borrowed(s),
             Expr::Interp(nodes) => {
                 let mut s = String::new();
                 // A #stop inside a string literal ends that string only.

@@ -137,7 +137,7 @@ impl<'a> Eval<'a> {
                 self.string_method(&s, name, &args, span)?
             }
             Value::Borrowed(s) => self.string_method(s, name, &args, span)?,
-            Value::Input => Some(self.input_method(name, &args, span)?),
+            Value::Input => Some(self.input_method(name, &args)),
             Value::Util => Some(self.util_method(name, &args, span)?),
             Value::Int(_) | Value::Long(_) | Value::Big(_) | Value::Double(_) | Value::Bool(_) => {
                 scalar_method(v, name, &args)

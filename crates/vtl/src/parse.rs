@@ -344,9 +344,9 @@ impl<'s, 'st> Parser<'s, 'st> {
                 Some(b'[') => {
                     let span = self.span();
                     self.pos += 1;
-                    self.ws();
+                    self.ws_all();
                     let e = self.index_operand()?;
-                    self.ws();
+                    self.ws_all();
                     if self.peek() != Some(b']') {
                         return Err(self.err_at(self.pos, "expected `]` after index"));
                     }
@@ -399,11 +399,6 @@ impl<'s, 'st> Parser<'s, 'st> {
         text.push_str(&rest[..n]);
         self.pos += n;
         Ok(())
-    }
-
-    /// Spaces and tabs.
-    pub fn ws(&mut self) {
-        self.ws_all();
     }
 
     /// Any whitespace including newlines (allowed inside directive arguments).
