@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 
@@ -69,6 +70,42 @@ def tree_rss_kib(root):
     """(whole tree, root alone) resident memory in KiB."""
     tree = process_tree(root)
     return sum(rss_kib(pid) for pid in tree), rss_kib(root)
+
+
+class RssSampler:
+    """Peak resident memory of a process tree while load runs, sampled every `interval` s.
+
+    Sampling during the run, not after it, matters: a target may stop its runtimes as soon as
+    the load ends, and memory is what it holds while it serves.
+    """
+
+    def __init__(self, root, interval=0.25):
+        self.root = root
+        self.interval = interval
+        self.peak_tree_kib = 0
+        self.peak_main_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
+        tree, main = tree_rss_kib(self.root)
+        self.peak_tree_kib = max(self.peak_tree_kib, tree)
+        self.peak_main_kib = max(self.peak_main_kib, main)
+
+    def _run(self):
+        self._sample()
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return False
 
 
 def _alive(pid):

@@ -175,8 +175,8 @@ def machine():
 LEGEND = (
     "req/s from wrk at 1 and 32 connections; p50/p99 at 32 connections; cold first = the first "
     "request after deployment on a new connection (for functions: includes starting the runtime); "
-    "RSS tree = sum of VmRSS over the target's whole process tree after its 32-connection run "
-    "(runtimes included); RSS main = the target's own process; start-up = spawn to first healthy "
+    "RSS tree = peak of the sum of VmRSS over the target's whole process tree (runtimes included), "
+    "sampled every 0.25 s under load; RSS main = the same for the target's own process; start-up = spawn to first healthy "
     "answer. Ratio rows divide the first target's figure by the second's: above 1 is better for "
     "req/s, below 1 is better for the other columns."
 )

@@ -117,6 +117,16 @@ class Processes(unittest.TestCase):
             child.wait()
             child.stdout.close()
 
+    def test_sampler_keeps_the_peak_of_a_child_that_has_ended(self):
+        with procs.RssSampler(os.getpid(), interval=0.02) as rss:
+            child = subprocess.Popen(
+                [sys.executable, "-c", "b = bytearray(64 << 20); import time; time.sleep(0.5)"]
+            )
+            child.wait()
+        # The 64 MiB buffer was resident for half a second, then its process ended.
+        self.assertGreater(rss.peak_tree_kib, rss.peak_main_kib + 60 * 1024)
+        self.assertLess(procs.tree_rss_kib(os.getpid())[0], rss.peak_tree_kib - 60 * 1024)
+
     def test_stop_ends_descendants_that_left_the_group(self):
         registry = procs.Registry()
         with tempfile.TemporaryDirectory() as tmp:
