@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::Signal;
-use portico_rapi::{InitEvent, Invocation, InvocationResult, RuntimeApi};
+use portico_rapi::{
+    DispatchError, FramedChannel, InitEvent, Invocation, InvocationResult, RuntimeApi,
+};
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 
 use crate::launcher::{Launcher, RuntimeKind};
 use crate::log::{self, InvocationLog, OutputPump, Report};
@@ -85,6 +88,33 @@ impl StartError {
     }
 }
 
+/// The runtime's channel: the HTTP Runtime API (always bound: `AWS_LAMBDA_RUNTIME_API` is part
+/// of the contract) and, for our own bootstraps, the framed channel they actually use.
+#[derive(Debug)]
+struct Link {
+    api: RuntimeApi,
+    framed: Option<FramedChannel>,
+}
+
+impl Link {
+    async fn init_event(&mut self) -> Option<InitEvent> {
+        match &mut self.framed {
+            Some(f) => f.init_event().await,
+            None => self.api.init_event().await,
+        }
+    }
+
+    fn dispatch(
+        &self,
+        inv: Invocation,
+    ) -> Result<oneshot::Receiver<InvocationResult>, DispatchError> {
+        match &self.framed {
+            Some(f) => f.dispatch(inv),
+            None => self.api.dispatch(inv),
+        }
+    }
+}
+
 /// Why an environment died; rendered per request id.
 #[derive(Debug, Clone)]
 enum Death {
@@ -142,7 +172,7 @@ impl Death {
 #[derive(Debug)]
 pub struct Environment {
     spec: Arc<FunctionSpec>,
-    api: RuntimeApi,
+    link: Link,
     child: Child,
     /// `None` once the group was killed and its leader reaped.
     pgid: Option<i32>,
@@ -182,13 +212,23 @@ impl Environment {
             return Err(StartError::MissingBootstrap(program));
         }
         let api = RuntimeApi::bind().await.map_err(StartError::Listener)?;
+        let framed = match launcher.framed_socket(kind) {
+            Some(path) => Some(FramedChannel::bind(&path).map_err(StartError::Listener)?),
+            None => None,
+        };
         let stream = format!(
             "{}/[{}]{}",
             log::utc_date_path(SystemTime::now()),
             spec.version,
             uuid::Uuid::new_v4().simple()
         );
-        let env = launcher.environment(&spec, kind, &api.runtime_api_env(), &stream);
+        let env = launcher.environment(
+            &spec,
+            kind,
+            &api.runtime_api_env(),
+            &stream,
+            framed.as_ref().map(FramedChannel::path),
+        );
         let mut cmd = Command::new(&program);
         cmd.args(&args)
             .current_dir(&spec.code_dir)
@@ -209,12 +249,12 @@ impl Environment {
             child.stderr.take(),
             spec.function_name.clone(),
         );
-        tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), "runtime started");
+        tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), framed = framed.is_some(), "runtime started");
         Ok(Self {
             pgid: pid.and_then(|p| i32::try_from(p).ok()),
             pid,
             spec,
-            api,
+            link: Link { api, framed },
             child,
             output,
             log: InvocationLog::default(),
@@ -262,7 +302,7 @@ impl Environment {
             client_context: input.client_context,
             cognito_identity: input.cognito_identity,
         };
-        let mut reply = match self.api.dispatch(invocation) {
+        let mut reply = match self.link.dispatch(invocation) {
             Ok(rx) => rx,
             Err(e) => {
                 tracing::warn!(function = %self.spec.function_name, error = %e, "dispatch failed");
@@ -292,7 +332,15 @@ impl Environment {
             Ok(Ok(InvocationResult::ResponseTooLarge)) => {
                 return self.die(&id, Death::TooLarge, Some(began)).await;
             }
-            Ok(Err(_)) => return self.die(&id, Death::Exited(None), Some(began)).await,
+            Ok(Err(_)) => {
+                // The channel broke: usually the runtime is exiting; report its status if it
+                // comes promptly.
+                let status = tokio::time::timeout(Duration::from_millis(500), self.child.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                return self.die(&id, Death::Exited(status), Some(began)).await;
+            }
             Err(death) => return self.die(&id, death, Some(began)).await,
         };
         self.output.drain_ready(&mut self.log).await;
@@ -306,7 +354,7 @@ impl Environment {
         loop {
             tokio::select! {
                 biased;
-                ev = self.api.init_event() => match ev {
+                ev = self.link.init_event() => match ev {
                     Some(InitEvent::Ready) => {
                         self.init_duration = Some(self.started.elapsed());
                         return Ok(());
@@ -319,7 +367,7 @@ impl Environment {
                 status = self.child.wait() => {
                     // An init error posted right before exiting wins over the exit.
                     if let Some(InitEvent::Error { error_type, body }) =
-                        log::poll_once(self.api.init_event()).await.flatten()
+                        log::poll_once(self.link.init_event()).await.flatten()
                     {
                         return Err(init_failure(error_type, &body));
                     }
@@ -436,7 +484,7 @@ impl Environment {
     /// The `AWS_LAMBDA_RUNTIME_API` value of this environment.
     #[must_use]
     pub fn runtime_api(&self) -> String {
-        self.api.runtime_api_env()
+        self.link.api.runtime_api_env()
     }
 }
 

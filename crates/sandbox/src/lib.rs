@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 pub use environment::{Environment, INIT_TIMEOUT, SHUTDOWN_GRACE, StartError};
 pub use extract::{ExtractError, MAX_UNZIPPED_BYTES, extract_zip};
-pub use launcher::{Credentials, Launcher, LauncherError, RuntimeKind};
+pub use launcher::{Credentials, Launcher, LauncherError, RuntimeKind, Transport};
 pub use log::{InvocationLog, LOG_CAPACITY_BYTES, MAX_LINE_BYTES};
 pub use portico_rapi::MAX_PAYLOAD_BYTES;
 pub use process::group_alive;

@@ -354,3 +354,53 @@ async fn uncaught_exception_is_reported_then_the_runtime_exits() {
         )
     );
 }
+
+#[tokio::test]
+async fn both_channels_serve_the_seed_and_hide_the_private_socket() {
+    for f in [Fixture::http(), Fixture::new()] {
+        f.file("index.mjs", SEED);
+        f.file("env.js", "exports.handler = async () => [process.env._PORTICO_RUNTIME_SOCKET ?? null, process.env.AWS_LAMBDA_RUNTIME_API.length > 10];\n");
+        f.file(
+            "crash.js",
+            "exports.handler = async () => process.exit(7);\n",
+        );
+        let mut env = f
+            .start("nodejs20.x", "index.handler", Duration::from_secs(3))
+            .await;
+        for i in 0..3 {
+            let o = invoke(&mut env, &format!("h-{i}"), r#"{"greeter":"me"}"#).await;
+            assert_eq!(
+                response(&o),
+                r#"{"statusCode":200,"headers":{"Content-Type":"*/*"},"body":"Hello, me!"}"#
+            );
+        }
+        let e = function_error(&invoke(&mut env, "h-e", "{}").await);
+        assert_eq!(e["errorMessage"], "Missing the required greeter parameter.");
+        env.shutdown().await;
+
+        let mut env = f
+            .start("nodejs20.x", "env.handler", Duration::from_secs(3))
+            .await;
+        assert_eq!(
+            response(&invoke(&mut env, "h-env", "{}").await),
+            "[null,true]"
+        );
+        env.shutdown().await;
+
+        let mut env = f
+            .start("nodejs20.x", "crash.handler", Duration::from_secs(3))
+            .await;
+        assert_eq!(
+            failed(&invoke(&mut env, "h-c", "{}").await).1,
+            "RequestId: h-c Error: Runtime exited with error: exit status 7"
+        );
+
+        let mut env = f
+            .start("nodejs20.x", "nope.handler", Duration::from_secs(3))
+            .await;
+        assert_eq!(
+            failed(&invoke(&mut env, "h-i", "{}").await).0,
+            "Runtime.ImportModuleError"
+        );
+    }
+}

@@ -236,3 +236,45 @@ async fn invalid_event_json_is_an_unmarshal_error() {
     );
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn both_channels_serve_the_seed_and_hide_the_private_socket() {
+    for f in [Fixture::http(), Fixture::new()] {
+        f.file("lambda_function.py", SEED);
+        f.file("envcheck.py", "import os\n\ndef handler(event, context):\n    return [os.environ.get('_PORTICO_RUNTIME_SOCKET'), len(os.environ['AWS_LAMBDA_RUNTIME_API']) > 10]\n");
+        let mut env = f
+            .start(
+                "python3.11",
+                "lambda_function.lambda_handler",
+                Duration::from_secs(3),
+            )
+            .await;
+        for i in 0..3 {
+            let o = invoke(&mut env, &format!("h-{i}"), r#"{"greeter":"me"}"#).await;
+            assert_eq!(
+                response(&o),
+                r#"{"statusCode": 200, "headers": {"Content-Type": "*/*"}, "body": "Hello, me!"}"#
+            );
+        }
+        let e = function_error(&invoke(&mut env, "h-e", r#"{"greeter":null}"#).await);
+        assert_eq!(e["errorType"], "Exception");
+        env.shutdown().await;
+
+        let mut env = f
+            .start("python3.11", "envcheck.handler", Duration::from_secs(3))
+            .await;
+        assert_eq!(
+            response(&invoke(&mut env, "h-env", "{}").await),
+            "[null, true]"
+        );
+        env.shutdown().await;
+
+        let mut env = f
+            .start("python3.11", "nomod.handler", Duration::from_secs(3))
+            .await;
+        assert_eq!(
+            failed(&invoke(&mut env, "h-i", "{}").await).0,
+            "Runtime.ImportModuleError"
+        );
+    }
+}

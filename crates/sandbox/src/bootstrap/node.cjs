@@ -1,8 +1,11 @@
 'use strict';
 // Portico's Node.js runtime bootstrap: the Lambda Runtime API loop, with handler resolution,
 // context, console format and error documents mirroring the official Node.js runtime.
-// The Runtime API is spoken through a lean HTTP/1.1 client on one keep-alive socket: node:http
-// costs 2-3x more CPU per invocation than the whole exchange needs.
+// It talks to the platform over one of two channels:
+// - the standard Runtime API through a lean HTTP/1.1 client on one keep-alive socket (node:http
+//   costs 2-3x more CPU per invocation than the whole exchange needs);
+// - when _PORTICO_RUNTIME_SOCKET is set, Portico's private framed channel on a Unix socket:
+//   u32 BE length, u8 kind, u16 BE meta length, meta, payload; one frame each way per invocation.
 
 const net = require('node:net');
 const fs = require('node:fs');
@@ -15,6 +18,9 @@ const API = env.AWS_LAMBDA_RUNTIME_API || '';
 const API_HOST = API.slice(0, API.lastIndexOf(':'));
 const API_PORT = Number(API.slice(API.lastIndexOf(':') + 1));
 const BASE = '/2018-06-01/runtime';
+const SOCKET = env._PORTICO_RUNTIME_SOCKET;
+// Platform plumbing, not for user code (as awslambdaric hides _LAMBDA_TELEMETRY_LOG_FD).
+delete env._PORTICO_RUNTIME_SOCKET;
 
 // ---------------------------------------------------------------- lean HTTP client
 let sock = null;
@@ -92,6 +98,76 @@ async function post(p, body, errorType) {
     process.stderr.write(`Runtime API ${p} answered ${r.status}: ${r.body.toString('utf8')}\n`);
   }
 }
+
+const httpChannel = {
+  ready: () => Promise.resolve(),
+  initError: (doc, type) => post(`${BASE}/init/error`, doc, type),
+  next: async () => {
+    const r = await request('GET', `${BASE}/invocation/next`);
+    if (r.status !== 200) throw new Error(`/next answered ${r.status}: ${r.body.toString('utf8')}`);
+    return r;
+  },
+  respond: (id, body) => post(`${BASE}/invocation/${id}/response`, body),
+  error: (id, doc, type) => post(`${BASE}/invocation/${id}/error`, doc, type),
+};
+
+// ---------------------------------------------------------------- framed channel
+const READY = 1, INIT_ERROR = 2, RESPONSE = 3, ERROR = 4, INVOKE = 16;
+
+function framedChannel(file) {
+  const s = net.connect(file);
+  let fbuf = Buffer.alloc(0);
+  let fwaiter = null;
+  const frames = [];
+  const deliver = (f) => {
+    if (!fwaiter) return frames.push(f);
+    const w = fwaiter;
+    fwaiter = null;
+    s.unref();
+    w(f);
+  };
+  s.on('data', (chunk) => {
+    fbuf = fbuf.length ? Buffer.concat([fbuf, chunk]) : chunk;
+    while (fbuf.length >= 4) {
+      const n = fbuf.readUInt32BE(0);
+      if (fbuf.length < 4 + n) break;
+      const ml = fbuf.readUInt16BE(5);
+      deliver({ kind: fbuf[4], meta: fbuf.toString('utf8', 7, 7 + ml), body: fbuf.subarray(7 + ml, 4 + n) });
+      fbuf = fbuf.subarray(4 + n);
+    }
+  });
+  s.on('error', (e) => fail(e));
+  s.on('close', () => fail(new Error('runtime channel closed')));
+  s.unref();
+  const send = (kind, meta, payload) =>
+    new Promise((resolve) => {
+      const m = Buffer.from(meta || '', 'utf8');
+      const p = Buffer.from(payload || '', 'utf8');
+      const head = Buffer.allocUnsafe(7);
+      head.writeUInt32BE(3 + m.length + p.length, 0);
+      head[4] = kind;
+      head.writeUInt16BE(m.length, 5);
+      s.write(Buffer.concat([head, m, p]), () => resolve());
+    });
+  return {
+    ready: () => send(READY),
+    initError: (doc, type) => send(INIT_ERROR, type, doc),
+    next: () =>
+      new Promise((resolve) => {
+        const got = (f) => {
+          if (f.kind !== INVOKE) return fail(new Error(`unexpected frame ${f.kind}`));
+          resolve({ headers: JSON.parse(f.meta), body: f.body });
+        };
+        if (frames.length) return got(frames.shift());
+        s.ref();
+        fwaiter = got;
+      }),
+    respond: (id, body) => send(RESPONSE, '', body),
+    error: (id, doc, type) => send(ERROR, type, doc),
+  };
+}
+
+const channel = SOCKET ? framedChannel(SOCKET) : httpChannel;
 
 // ---------------------------------------------------------------- console, as the official runtime
 let currentRequestId;
@@ -249,7 +325,7 @@ function postResult(id, err, result) {
   if (err !== undefined && err !== null) {
     const doc = errorDocument(err);
     console.error('Invoke Error', JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace }));
-    return post(`${BASE}/invocation/${id}/error`, JSON.stringify(doc), doc.errorType);
+    return channel.error(id, JSON.stringify(doc), doc.errorType);
   }
   let body;
   try {
@@ -257,7 +333,7 @@ function postResult(id, err, result) {
   } catch (_) {
     return postResult(id, new Error('Unable to stringify response body'));
   }
-  return post(`${BASE}/invocation/${id}/response`, body);
+  return channel.respond(id, body);
 }
 
 // Resolves once the invocation's answer is posted.
@@ -305,12 +381,12 @@ async function main() {
   } catch (e) {
     const doc = errorDocument(e);
     console.error(JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace }));
-    await post(`${BASE}/init/error`, JSON.stringify(doc), doc.errorType);
+    await channel.initError(JSON.stringify(doc), doc.errorType);
     process.exit(129);
   }
+  await channel.ready();
   for (;;) {
-    const next = await request('GET', `${BASE}/invocation/next`);
-    if (next.status !== 200) throw new Error(`/next answered ${next.status}: ${next.body.toString('utf8')}`);
+    const next = await channel.next();
     const h = next.headers;
     const id = h['lambda-runtime-aws-request-id'];
     currentRequestId = id;

@@ -1,9 +1,12 @@
 """Portico's Python runtime bootstrap.
 
 The Lambda Runtime API loop, with handler loading, context object, JSON encoding, logging format
-and error documents mirroring the official runtime (awslambdaric). The Runtime API is spoken
-through a lean HTTP/1.1 client on one raw keep-alive socket: http.client's header parsing alone
-costs more than the whole exchange needs.
+and error documents mirroring the official runtime (awslambdaric). It talks to the platform over
+one of two channels:
+- the standard Runtime API through a lean HTTP/1.1 client on one raw keep-alive socket
+  (http.client's header parsing alone costs more than the whole exchange needs);
+- when _PORTICO_RUNTIME_SOCKET is set, Portico's private framed channel on a Unix socket:
+  u32 BE length, u8 kind, u16 BE meta length, meta, payload; one frame each way per invocation.
 
 Keep this file named bootstrap.py: stack traces drop frames from files ending in /bootstrap.py,
 as the official runtime does.
@@ -15,6 +18,7 @@ import json
 import math
 import os
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -94,6 +98,69 @@ class RuntimeClient:
         status, _, payload = self.request("POST", path, body, headers)
         if status != 202:
             sys.stderr.write("Runtime API %s answered %d: %s\n" % (path, status, payload.decode("utf-8", "replace")))
+
+
+    # The channel interface shared with FramedChannel.
+    def ready(self):
+        pass
+
+    def init_error(self, doc, error_type):
+        self.post(_BASE + "/init/error", doc, error_type)
+
+    def next(self):
+        status, headers, body = self.request("GET", _BASE + "/invocation/next")
+        if status != 200:
+            raise RuntimeError("/next answered %d: %r" % (status, body))
+        return headers, body
+
+    def respond(self, invoke_id, body):
+        self.post("%s/invocation/%s/response" % (_BASE, invoke_id), body)
+
+    def error(self, invoke_id, doc, error_type):
+        self.post("%s/invocation/%s/error" % (_BASE, invoke_id), doc, error_type)
+
+
+class FramedChannel:
+    READY, INIT_ERROR, RESPONSE, ERROR, INVOKE = 1, 2, 3, 4, 16
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.buf = b""
+
+    def _send(self, kind, meta, payload):
+        self.sock.sendall(struct.pack(">IBH", 3 + len(meta) + len(payload), kind, len(meta)) + meta + payload)
+
+    def _fill(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("runtime channel closed")
+            self.buf += chunk
+
+    def ready(self):
+        self._send(self.READY, b"", b"")
+
+    def init_error(self, doc, error_type):
+        self._send(self.INIT_ERROR, error_type.encode("utf-8"), doc)
+
+    def next(self):
+        self._fill(4)
+        (n,) = struct.unpack_from(">I", self.buf)
+        self._fill(4 + n)
+        kind, meta_len = struct.unpack_from(">BH", self.buf, 4)
+        meta = self.buf[7:7 + meta_len]
+        body = self.buf[7 + meta_len:4 + n]
+        self.buf = self.buf[4 + n:]
+        if kind != self.INVOKE:
+            raise RuntimeError("unexpected frame %d" % kind)
+        return json.loads(meta), body
+
+    def respond(self, invoke_id, body):
+        self._send(self.RESPONSE, b"", body)
+
+    def error(self, invoke_id, doc, error_type):
+        self._send(self.ERROR, error_type.encode("utf-8"), doc)
 
 
 # ------------------------------------------------------------------ JSON, as the official marshaller
@@ -321,10 +388,10 @@ def handle(client, request_handler, headers, body):
     except Exception:
         error = build_fault_result(sys.exc_info(), invoke_id)
     else:
-        client.post("%s/invocation/%s/response" % (_BASE, invoke_id), result)
+        client.respond(invoke_id, result)
         return
     log_error(error)
-    client.post("%s/invocation/%s/error" % (_BASE, invoke_id), to_json(error).encode("utf-8"), "Unhandled")
+    client.error(invoke_id, to_json(error).encode("utf-8"), "Unhandled")
 
 
 def main():
@@ -336,7 +403,11 @@ def main():
     sys.path.insert(0, task_root)
     sys.stdout = _Unbuffered(sys.stdout)
     sys.stderr = _Unbuffered(sys.stderr)
-    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    socket_path = os.environ.pop("_PORTICO_RUNTIME_SOCKET", None)
+    if socket_path:
+        client = FramedChannel(socket_path)
+    else:
+        client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     error = None
     try:
         _setup_logging()
@@ -347,12 +418,11 @@ def main():
         error = build_fault_result(sys.exc_info())
     if error is not None:
         log_error(error)
-        client.post(_BASE + "/init/error", to_json(error).encode("utf-8"), error["errorType"])
+        client.init_error(to_json(error).encode("utf-8"), error["errorType"])
         sys.exit(1)
+    client.ready()
     while True:
-        status, headers, body = client.request("GET", _BASE + "/invocation/next")
-        if status != 200:
-            raise RuntimeError("/next answered %d: %r" % (status, body))
+        headers, body = client.next()
         _REQUEST_ID = headers.get("lambda-runtime-aws-request-id")
         trace = headers.get("lambda-runtime-trace-id")
         if trace is not None:

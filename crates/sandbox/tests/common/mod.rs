@@ -23,6 +23,16 @@ impl Fixture {
         Self { dir, launcher }
     }
 
+    /// Our bootstraps on the standard HTTP Runtime API instead of the framed channel.
+    pub fn http() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let launcher = Launcher::new(dir.path().join("runtime"))
+            .unwrap()
+            .with_transport(portico_sandbox::Transport::RuntimeApi);
+        std::fs::create_dir_all(dir.path().join("code")).unwrap();
+        Self { dir, launcher }
+    }
+
     pub fn code(&self) -> std::path::PathBuf {
         self.dir.path().join("code")
     }
