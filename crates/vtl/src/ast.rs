@@ -11,7 +11,7 @@ pub struct Span {
 /// Index of a variable name in `Template::names`.
 pub(crate) type Slot = u32;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Node {
     Text(Box<str>),
     /// `$ref`, `$!ref`, `${ref}`, `$!{ref}`.
@@ -50,15 +50,21 @@ pub(crate) enum Node {
         args: Vec<Expr>,
         span: Span,
     },
-    /// `#evaluate('...')`: the literal is parsed with the template. `None` when the argument
-    /// is computed at render time, which is refused.
+    /// `#evaluate(...)`: a literal argument is parsed with the template; a computed one is
+    /// parsed when rendered.
     Evaluate {
-        nodes: Option<Vec<Node>>,
+        source: Evaluated,
         span: Span,
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
+pub(crate) enum Evaluated {
+    Parsed(Vec<Node>),
+    Computed(Expr),
+}
+
+#[derive(Debug, Clone)]
 pub(crate) struct Ref {
     pub root: Slot,
     pub parts: Vec<Part>,
@@ -68,7 +74,7 @@ pub(crate) struct Ref {
     pub raw: Box<str>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Part {
     Prop(Box<str>, Span),
     Method(Box<str>, Vec<Expr>, Span),
@@ -92,7 +98,7 @@ pub(crate) enum BinOp {
     Mod,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Expr {
     Null,
     Bool(bool),
@@ -111,7 +117,7 @@ pub(crate) enum Expr {
 }
 
 /// A `#macro` definition.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Macro {
     pub name: Box<str>,
     pub params: Vec<Slot>,

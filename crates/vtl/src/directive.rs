@@ -2,7 +2,7 @@
 //! unparsed blocks that also start with `#`.
 
 use crate::ParseError;
-use crate::ast::{Expr, Macro, Node};
+use crate::ast::{Evaluated, Expr, Macro, Node};
 use crate::parse::{Parser, Term, flush, is_ident_char};
 
 impl Parser<'_, '_> {
@@ -186,7 +186,7 @@ impl Parser<'_, '_> {
             }
             "evaluate" => {
                 let expr = self.paren_expr(start)?;
-                let parsed = match expr {
+                let source = match expr {
                     Expr::Str(s) => {
                         let depth = self.depth;
                         let mut sub = Parser::new(&s, self.st, span, depth);
@@ -194,14 +194,11 @@ impl Parser<'_, '_> {
                         if !matches!(t, Term::Eof) {
                             return Err(self.err_at(start, "unbalanced directive in #evaluate"));
                         }
-                        Some(n)
+                        Evaluated::Parsed(n)
                     }
-                    _ => None,
+                    e => Evaluated::Computed(e),
                 };
-                nodes.push(Node::Evaluate {
-                    nodes: parsed,
-                    span,
-                });
+                nodes.push(Node::Evaluate { source, span });
             }
             "macro" => self.macro_def(start)?,
             "include" | "parse" => {

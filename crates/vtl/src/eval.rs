@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::ast::{BinOp, Expr, Node, Part, Ref, Slot, Span};
+use crate::ast::{BinOp, Evaluated, Expr, Node, Part, Ref, Slot, Span};
 use crate::parse::{
     SLOT_CONTEXT, SLOT_FOREACH, SLOT_INPUT, SLOT_STAGE, SLOT_UTIL, SLOT_VELOCITY_COUNT,
     SLOT_VELOCITY_HAS_NEXT,
@@ -19,6 +19,9 @@ pub(crate) enum Flow {
 
 pub(crate) struct Eval<'a> {
     pub t: &'a Template,
+    /// Templates parsed during the render (`#evaluate` of computed strings); created on first
+    /// use so ordinary renders allocate nothing for it.
+    pub arena: &'a std::cell::OnceCell<typed_arena::Arena<Template>>,
     pub input: RenderInput<'a>,
     pub limits: Limits,
     pub vars: Vec<Value<'a>>,
@@ -46,7 +49,12 @@ pub(crate) fn err(span: Span, msg: impl Into<String>) -> RenderError {
 }
 
 impl<'a> Eval<'a> {
-    pub fn new(t: &'a Template, input: RenderInput<'a>, limits: Limits) -> Self {
+    pub fn new(
+        t: &'a Template,
+        input: RenderInput<'a>,
+        limits: Limits,
+        arena: &'a std::cell::OnceCell<typed_arena::Arena<Template>>,
+    ) -> Self {
         let mut vars = vec![Value::Null; t.names.len()];
         vars[SLOT_INPUT as usize] = Value::Input;
         vars[SLOT_UTIL as usize] = Value::Util;
@@ -54,6 +62,7 @@ impl<'a> Eval<'a> {
         vars[SLOT_STAGE as usize] = Value::Stage;
         Eval {
             t,
+            arena,
             input,
             limits,
             vars,
@@ -156,15 +165,12 @@ impl<'a> Eval<'a> {
                         return Ok(Flow::Stop);
                     }
                 }
-                Node::Evaluate { nodes, span } => {
-                    let Some(nodes) = nodes else {
-                        return Err(err(
-                            *span,
-                            "#evaluate of a computed string is not supported",
-                        ));
-                    };
+                Node::Evaluate { source, span } => {
                     self.enter(*span)?;
-                    let r = self.render(nodes, out);
+                    let r = match source {
+                        Evaluated::Parsed(nodes) => self.render(nodes, out),
+                        Evaluated::Computed(e) => self.evaluate(e, *span, out),
+                    };
                     self.depth -= 1;
                     if let Flow::Stop = r? {
                         return Ok(Flow::Stop);
@@ -173,6 +179,34 @@ impl<'a> Eval<'a> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// `#evaluate($computed)`: parses the string as a template sharing this template's
+    /// variables and macros, and renders it. The parsed template lives in the render's arena
+    /// because values it creates (literals, `#define` blocks) may outlive the directive.
+    fn evaluate(&mut self, e: &'a Expr, span: Span, out: &mut String) -> R<Flow> {
+        let src = self.expr(e)?;
+        if src.is_null() {
+            return Ok(Flow::Normal);
+        }
+        let src = src.to_java_string();
+        let mut st = crate::parse::State::from_template(self.t);
+        let nodes = crate::parse::parse_template(&src, &mut st)
+            .map_err(|pe| err(span, format!("#evaluate: {pe}")))?;
+        let arena: &'a typed_arena::Arena<Template> =
+            self.arena.get_or_init(typed_arena::Arena::new);
+        let sub: &'a Template = arena.alloc(Template {
+            nodes,
+            names: st.names,
+            macros: st.macros,
+        });
+        if self.vars.len() < sub.names.len() {
+            self.vars.resize(sub.names.len(), Value::Null);
+        }
+        let outer = std::mem::replace(&mut self.t, sub);
+        let r = self.render(&sub.nodes, out);
+        self.t = outer;
+        r
     }
 
     /// Prints a value; a `#define` block renders its body.

@@ -25,9 +25,11 @@
 //! null and undefined references print as empty text, `#foreach` stops after 1000 iterations.
 //!
 //! What it is not: it does not choose templates by Content-Type or apply passthrough rules
-//! (the data plane does), has no `#include`/`#parse` (no files), evaluates `#evaluate` only on
-//! literal strings, and uses Rust's `regex` for Java regex methods (no look-around or
-//! backreferences in patterns).
+//! (the data plane does), has no `#include`/`#parse` (no files: refused at parse time), and
+//! uses Rust's `regex` for Java regex methods (patterns with look-around or backreferences
+//! fail with a render error). Values print as the Java objects API Gateway hands Velocity
+//! (`{a=1}` maps, JSON-printing JSONPath arrays); a Java array from `split()` prints as a list,
+//! not as Java's `[Ljava.lang.String;@hash`.
 
 mod ast;
 mod aws;
@@ -187,7 +189,8 @@ impl Template {
         input: &RenderInput<'_>,
         limits: Limits,
     ) -> Result<RenderOutput, RenderError> {
-        let mut ev = eval::Eval::new(self, *input, limits);
+        let arena = std::cell::OnceCell::new();
+        let mut ev = eval::Eval::new(self, *input, limits, &arena);
         let mut body = String::with_capacity(self.size_hint(input));
         let rendered = ev.render(&self.nodes, &mut body);
         let overrides = rendered.and_then(|_| ev.overrides());

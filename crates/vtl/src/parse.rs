@@ -55,6 +55,20 @@ impl State {
         st
     }
 
+    /// A state continuing `t`'s: same slots for its names, same macros (for `#evaluate`).
+    pub fn from_template(t: &crate::Template) -> State {
+        State {
+            names: t.names.clone(),
+            name_map: t
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i as Slot))
+                .collect(),
+            macros: t.macros.clone(),
+        }
+    }
+
     pub fn slot(&mut self, name: &str) -> Slot {
         if let Some(s) = self.name_map.get(name) {
             return *s;
