@@ -325,6 +325,14 @@ async fn flooding_output_stays_bounded() {
     assert!(log.text().len() <= portico_sandbox::LOG_CAPACITY_BYTES);
     assert!(log.dropped_lines() > 0);
     assert!(log.text().contains("REPORT RequestId: flood\t"));
+    // Everything written before the answer is in this invocation's log, in order: the last
+    // full piece of the newline-less tail sits right before END.
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 3],
+        "z".repeat(portico_sandbox::MAX_LINE_BYTES)
+    );
+    assert_eq!(lines[lines.len() - 2], "END RequestId: flood");
     env.shutdown().await;
 }
 

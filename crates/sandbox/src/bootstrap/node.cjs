@@ -321,7 +321,19 @@ function makeContext(h, id) {
   return ctx;
 }
 
+// Large writes to a pipe are queued inside Node; let them reach the pipe before answering so
+// the platform attributes them to this invocation's log.
+function flushStdio() {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  if (pending.length === 0) return Promise.resolve();
+  return Promise.all(pending.map((s) => new Promise((resolve) => s.write('', () => resolve()))));
+}
+
 function postResult(id, err, result) {
+  return flushStdio().then(() => postNow(id, err, result));
+}
+
+function postNow(id, err, result) {
   if (err !== undefined && err !== null) {
     const doc = errorDocument(err);
     console.error('Invoke Error', JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace }));
@@ -331,7 +343,7 @@ function postResult(id, err, result) {
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (_) {
-    return postResult(id, new Error('Unable to stringify response body'));
+    return postNow(id, new Error('Unable to stringify response body'));
   }
   return channel.respond(id, body);
 }
