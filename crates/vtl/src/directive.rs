@@ -65,7 +65,7 @@ impl Parser<'_, '_> {
         }
         if name == "set" {
             let run = self.run_start.min(text.len());
-            if text[run..].bytes().all(|b| b == b' ' || b == b'\t') {
+            if text.is_char_boundary(run) && text[run..].bytes().all(|b| b == b' ' || b == b'\t') {
                 text.truncate(run);
             }
         }
@@ -224,6 +224,8 @@ impl Parser<'_, '_> {
                 nodes.push(Node::Call { index, args, span });
             }
         }
+        // Nested blocks moved the run marker into their own buffers; text here starts afresh.
+        self.run_start = text.len();
         Ok(None)
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct Eval<'a> {
     /// Lists and maps that had a list or map put into them: the only way a template can build
     /// a reference cycle, which `Rc` would leak. They are emptied when the render ends.
     pub cycle_candidates: Vec<Value<'a>>,
+    /// Source bytes parsed by `#evaluate` so far.
+    pub evaluated_bytes: usize,
     pub regexes: HashMap<String, Rc<regex::Regex>>,
 }
 
@@ -73,6 +75,7 @@ impl<'a> Eval<'a> {
             depth: 0,
             steps: 0,
             cycle_candidates: Vec::new(),
+            evaluated_bytes: 0,
             regexes: HashMap::new(),
         }
     }
@@ -190,6 +193,9 @@ impl<'a> Eval<'a> {
             return Ok(Flow::Normal);
         }
         let src = src.to_java_string();
+        // Parsed templates stay in the arena until the render ends: bound their total size.
+        self.evaluated_bytes += src.len();
+        self.check_len(self.evaluated_bytes, span)?;
         let mut st = crate::parse::State::from_template(self.t);
         let nodes = crate::parse::parse_template(&src, &mut st)
             .map_err(|pe| err(span, format!("#evaluate: {pe}")))?;

@@ -59,6 +59,7 @@ const FRAGMENTS: &[&str] = &[
     "#m($a)",
     "#m",
     "#evaluate('$a')",
+    "#evaluate($a)",
     "#include('x')",
     "##",
     "#*",
@@ -307,4 +308,12 @@ fn self_containing_values_do_not_crash() {
     // A JSONArray (JSON-printing list) containing itself.
     let e = render("#set($j = $input.path('$'))#set($d = $j.add($j))$j").expect_err("json cycle");
     assert!(e.contains("StackOverflowError"), "{e}");
+}
+
+#[test]
+fn regressions_found_by_the_property_test() {
+    // A macro definition left the whitespace-run marker of its body behind, inside a
+    // multi-byte character of the text that followed.
+    run("#macro(m $x)A A$!#end]]#\u{109bc}#set($a = ", "");
+    run("#macro(m $x)A A$!#end]]#\u{109bc}#set($a = 1)x", "");
 }
