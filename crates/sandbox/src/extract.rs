@@ -46,7 +46,7 @@ impl ExtractError {
 /// Unpacks `zip_bytes` into `dest` (created if missing) and returns the total unzipped size.
 ///
 /// Entry names are taken only through `enclosed_name`, so `../x` and absolute paths are refused;
-/// symlink entries must point inside `dest`. Unix permission bits are kept (minus setuid/setgid/
+/// symlink entries must point inside `dest` and are created last, so no write goes through one. Unix permission bits are kept (minus setuid/setgid/
 /// sticky) so `bootstrap` stays executable. The size cap is enforced on the bytes actually
 /// written, not only on the sizes the archive declares.
 ///
@@ -63,6 +63,9 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
     }
     fs::create_dir_all(dest)?;
     let mut total: u64 = 0;
+    // Symlinks are created only after every file is written: a write through a link made
+    // earlier in the same archive (`a -> b/..`, then `a/../x`) could otherwise leave `dest`.
+    let mut links = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -88,14 +91,15 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
         }
         if entry.is_symlink() {
             let mut target = String::new();
-            entry
+            // A link target is a path; anything longer than PATH_MAX is not one.
+            (&mut entry)
+                .take(4096)
                 .read_to_string(&mut target)
                 .map_err(|e| ExtractError::InvalidZip(e.to_string()))?;
             if !symlink_stays_inside(&rel, Path::new(&target)) {
                 return Err(ExtractError::UnsafePath(format!("{name} -> {target}")));
             }
-            let _ = fs::remove_file(&path);
-            std::os::unix::fs::symlink(&target, &path)?;
+            links.push((path, target));
             continue;
         }
         let mut out = fs::File::create(&path)?;
@@ -114,6 +118,10 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
         }
         let perm = mode.map_or(0o644, |m| m & 0o777);
         fs::set_permissions(&path, fs::Permissions::from_mode(perm))?;
+    }
+    for (path, target) in links {
+        let _ = fs::remove_file(&path);
+        std::os::unix::fs::symlink(&target, &path)?;
     }
     Ok(total)
 }

@@ -238,6 +238,57 @@ fn extract_keeps_modes_and_counts_bytes() {
 }
 
 #[test]
+fn extract_symlinks_inside_are_kept_and_escaping_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("code");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    w.start_file("lib/real.js", opts).unwrap();
+    w.write_all(b"1").unwrap();
+    w.add_symlink("lib/alias.js", "real.js", opts).unwrap();
+    let zip = w.finish().unwrap().into_inner();
+    extract_zip(&zip, &dest).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("lib/alias.js")).unwrap(),
+        "1"
+    );
+
+    for target in ["../../outside", "/etc/passwd"] {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.add_symlink("lib/evil", target, opts).unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let err = extract_zip(&zip, &dir.path().join("other")).unwrap_err();
+        assert!(
+            matches!(err, ExtractError::UnsafePath(ref p) if p == &format!("lib/evil -> {target}")),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn extract_refuses_more_than_250_mb_unzipped() {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    w.start_file("big.bin", opts).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..250 {
+        w.write_all(&chunk).unwrap();
+    }
+    w.write_all(&[0]).unwrap();
+    let zip = w.finish().unwrap().into_inner();
+    assert!(zip.len() < 1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let err = extract_zip(&zip, dir.path()).unwrap_err();
+    assert!(matches!(err, ExtractError::TooLarge), "{err:?}");
+    assert!(
+        !dir.path().join("big.bin").exists(),
+        "refused before writing"
+    );
+}
+
+#[test]
 fn extract_refuses_zip_slip_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("code");
