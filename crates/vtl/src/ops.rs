@@ -171,8 +171,10 @@ pub(crate) fn range<'a>(a: &Value<'a>, b: &Value<'a>, span: Span, max: usize) ->
     let (Some(x), Some(y)) = (int_of(a), int_of(b)) else {
         return Ok(Value::Null);
     };
-    let len = (x - y).unsigned_abs() as usize + 1;
-    if len > max {
+    let len = (i128::from(x) - i128::from(y))
+        .unsigned_abs()
+        .saturating_add(1);
+    if len > max as u128 {
         return Err(err(span, format!("range [{x}..{y}] longer than {max}")));
     }
     let items: Vec<Value<'a>> = if x <= y {

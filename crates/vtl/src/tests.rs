@@ -102,3 +102,44 @@ fn parse_errors_have_positions() {
     let e = Template::parse("ok\n#end").unwrap_err();
     assert_eq!(e.line, 2);
 }
+
+#[test]
+fn template_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<crate::ParseError>();
+    assert_send_sync::<crate::RenderError>();
+}
+
+#[test]
+fn evaluate_shares_variables_and_macros() {
+    let p = Params::default();
+    assert_eq!(
+        render(
+            "#macro(m $a)<$a>#end#set($x = 1)#set($src = '#m($x)#set($y = 2)')#evaluate($src)$y",
+            "",
+            &p
+        ),
+        "<1>2"
+    );
+}
+
+#[test]
+fn render_errors_carry_positions() {
+    let tpl = Template::parse("ok\n  $input.path('$.a').substring(5)").unwrap();
+    let ctx = serde_json::json!({});
+    let stage = BTreeMap::new();
+    let p = Params::default();
+    let input = RenderInput {
+        body: r#"{"a":"abc"}"#,
+        params: &p,
+        context: &ctx,
+        stage_variables: &stage,
+    };
+    let e = tpl.render(&input).unwrap_err();
+    assert_eq!((e.line, e.column), (2, 22));
+    assert_eq!(
+        e.to_string(),
+        "line 2, column 22: StringIndexOutOfBoundsException in substring"
+    );
+}
