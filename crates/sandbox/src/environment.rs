@@ -333,12 +333,7 @@ impl Environment {
                 return self.die(&id, Death::TooLarge, Some(began)).await;
             }
             Ok(Err(_)) => {
-                // The channel broke: usually the runtime is exiting; report its status if it
-                // comes promptly.
-                let status = tokio::time::timeout(Duration::from_millis(500), self.child.wait())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
+                let status = self.exit_status_soon().await;
                 return self.die(&id, Death::Exited(status), Some(began)).await;
             }
             Err(death) => return self.die(&id, death, Some(began)).await,
@@ -362,7 +357,7 @@ impl Environment {
                     Some(InitEvent::Error { error_type, body }) => {
                         return Err(init_failure(error_type, &body));
                     }
-                    None => return Err(Death::Exited(None)),
+                    None => return Err(Death::Exited(self.exit_status_soon().await)),
                 },
                 status = self.child.wait() => {
                     // An init error posted right before exiting wins over the exit.
@@ -377,6 +372,15 @@ impl Environment {
                 () = self.output.pump(&mut self.log) => {}
             }
         }
+    }
+
+    /// The channel broke, which usually means the runtime is exiting: its exit status, if it
+    /// comes promptly.
+    async fn exit_status_soon(&mut self) -> Option<ExitStatus> {
+        tokio::time::timeout(Duration::from_millis(500), self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     /// Kills the environment for good and renders the failure.

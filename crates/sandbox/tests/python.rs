@@ -200,6 +200,23 @@ async fn timeout_and_crash() {
         )
     );
 
+    // Dying while user code is imported (after the bootstrap connected) keeps the status.
+    f.file("dies_at_import.py", "import os\nos._exit(4)\n");
+    let mut env = f
+        .start(
+            "python3.11",
+            "dies_at_import.handler",
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(
+        failed(&invoke(&mut env, "c-2", "{}").await),
+        (
+            "Runtime.ExitError".to_owned(),
+            "RequestId: c-2 Error: Runtime exited with error: exit status 4".to_owned()
+        )
+    );
+
     // bytes are posted as they are.
     let mut env = f
         .start("python3.11", "lambda_function.raw", Duration::from_secs(3))
