@@ -414,6 +414,9 @@ mm = ["get('a')", "get('zz')", "put('c', 3)", "put('a', 9)", "keySet()", "values
       "putIfAbsent('a', 5)", "clear()"]
 for t in mm:
     case(M, f"map {t}", "#set($m = {'a': 1, 'b': 2})#set($r = $m." + t + ")[$r] $m", "")
+for t in ["$m.get(1)|$m.get('1')|$m[1]|$m.keySet()|$m.containsKey(1)|$m.containsKey('1')", "#set($d = $m.put('1', 's'))$m $m.size()",
+          "#foreach($k in $m.keySet())$k.class.simpleName #end", "#set($d = $m.remove(1))$m", "#set($m2 = {true: 'b', 1.5: 'd'})$m2.get(true) $m2.get(1.5) $m2"]:
+    case(M, f"map non-string keys {t}", "#set($m = {1: 'one', 2: 'two'})" + t, "")
 case(M, "map putAll", "#set($m = {'a': 1})#set($d = $m.putAll({'b': 2}))$m", "")
 case(M, "map entry methods", "#foreach($e in {'a': 1}.entrySet())$e.getKey() $e.getValue() $e.key $e.value $e#end", "")
 nm = ["toString()", "intValue()", "longValue()", "doubleValue()", "compareTo(3)", "compareTo(9)", "equals(5)", "equals('5')", "class"]

@@ -1,8 +1,6 @@
 //! API Gateway's objects: `$input`, `$util`, `$context` (with the override maps) and
 //! `$stageVariables`.
 
-use std::rc::Rc;
-
 use base64::Engine as _;
 
 use crate::ast::Span;
@@ -38,7 +36,7 @@ fn params_map<'a>(pairs: &'a [(String, String)]) -> Value<'a> {
     Value::map(
         pairs
             .iter()
-            .map(|(k, v)| (Rc::from(k.as_str()), Value::Borrowed(v.as_str())))
+            .map(|(k, v)| (Value::Borrowed(k.as_str()), Value::Borrowed(v.as_str())))
             .collect(),
     )
 }
@@ -67,12 +65,15 @@ impl<'a> Eval<'a> {
         match (name, args.len()) {
             ("getBody", 0) => Value::Borrowed(self.input.body),
             ("params", 0) => Value::map(vec![
-                (Rc::from("path"), params_map(&self.input.params.path)),
+                (Value::Borrowed("path"), params_map(&self.input.params.path)),
                 (
-                    Rc::from("querystring"),
+                    Value::Borrowed("querystring"),
                     params_map(&self.input.params.querystring),
                 ),
-                (Rc::from("header"), params_map(&self.input.params.header)),
+                (
+                    Value::Borrowed("header"),
+                    params_map(&self.input.params.header),
+                ),
             ]),
             ("params", 1) => {
                 let Some(n) = a0 else { return Value::Null };
@@ -150,15 +151,15 @@ impl<'a> Eval<'a> {
                 .request_override
                 .get_or_insert_with(|| {
                     Value::map(vec![
-                        (Rc::from("header"), empty_map()),
-                        (Rc::from("querystring"), empty_map()),
-                        (Rc::from("path"), empty_map()),
+                        (Value::Borrowed("header"), empty_map()),
+                        (Value::Borrowed("querystring"), empty_map()),
+                        (Value::Borrowed("path"), empty_map()),
                     ])
                 })
                 .clone(),
             "responseOverride" => self
                 .response_override
-                .get_or_insert_with(|| Value::map(vec![(Rc::from("header"), empty_map())]))
+                .get_or_insert_with(|| Value::map(vec![(Value::Borrowed("header"), empty_map())]))
                 .clone(),
             _ => match self.input.context {
                 serde_json::Value::Object(o) => {
@@ -179,7 +180,7 @@ impl<'a> Eval<'a> {
                     .entries
                     .iter()
                     .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.to_string(), v.to_java_string()))
+                    .map(|(k, v)| (k.to_java_string(), v.to_java_string()))
                     .collect(),
                 _ => Vec::new(),
             }

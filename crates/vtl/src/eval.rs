@@ -480,7 +480,7 @@ impl<'a> Eval<'a> {
                 for (k, val) in entries {
                     let k = self.expr(k)?;
                     let val = self.expr(val)?;
-                    v.push((Rc::from(k.to_java_string()), val));
+                    v.push((k, val));
                 }
                 let m = Value::map(Vec::new());
                 if let Value::Map(mm) = &m {

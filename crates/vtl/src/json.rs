@@ -114,7 +114,11 @@ impl<'a> Reader<'a> {
             self.p += 1;
             self.ws();
             let v = self.value()?;
-            m.put(Rc::from(&*k), v);
+            let k = match k {
+                std::borrow::Cow::Borrowed(b) => Value::Borrowed(b),
+                std::borrow::Cow::Owned(o) => Value::string(o),
+            };
+            m.put(k, v);
             self.ws();
             match self.b.get(self.p) {
                 Some(b',') => self.p += 1,

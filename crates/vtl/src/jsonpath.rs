@@ -242,7 +242,7 @@ pub(crate) fn deep_clone_owned<'b>(v: &Value<'_>) -> Value<'b> {
                 .borrow()
                 .entries
                 .iter()
-                .map(|(k, x)| (k.clone(), deep_clone_owned(x)))
+                .map(|(k, x)| (deep_clone_owned(k), deep_clone_owned(x)))
                 .collect(),
         }))),
         _ => Value::Null,

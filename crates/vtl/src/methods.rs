@@ -50,7 +50,7 @@ impl<'a> Eval<'a> {
                 _ => Value::Null,
             },
             Value::Entry(e) => match name {
-                "key" => Value::Str(e.0.clone()),
+                "key" => e.0.clone(),
                 "value" => e.1.clone(),
                 _ => Value::Null,
             },
@@ -113,7 +113,8 @@ impl<'a> Eval<'a> {
                     )),
                 }
             }
-            Value::Map(_) | Value::Json(_) | Value::Stage | Value::Context => {
+            Value::Map(m) => Ok(m.borrow().get_value(k).cloned().unwrap_or(Value::Null)),
+            Value::Json(_) | Value::Stage | Value::Context => {
                 let key = k.to_java_string();
                 self.prop(v, &key, span)
             }
@@ -166,7 +167,7 @@ impl<'a> Eval<'a> {
                 Some(self.prop(v, p, span)?)
             }
             Value::Entry(e) => match name {
-                "getKey" => Some(Value::Str(e.0.clone())),
+                "getKey" => Some(e.0.clone()),
                 "getValue" => Some(e.1.clone()),
                 "toString" => Some(Value::string(v.to_java_string())),
                 _ => None,
@@ -194,21 +195,21 @@ impl<'a> Eval<'a> {
                 self.input
                     .stage_variables
                     .iter()
-                    .map(|(k, s)| (Rc::from(k.as_str()), Value::Borrowed(s.as_str())))
+                    .map(|(k, s)| (Value::Borrowed(k.as_str()), Value::Borrowed(s.as_str())))
                     .collect(),
             ),
             Value::Context => {
-                let mut entries: Vec<(Rc<str>, Value<'a>)> = match self.input.context {
+                let mut entries: Vec<(Value<'a>, Value<'a>)> = match self.input.context {
                     serde_json::Value::Object(o) => o
                         .iter()
                         .filter(|(k, _)| !is_override_key(k))
-                        .map(|(k, x)| (Rc::from(k.as_str()), json_ref(x)))
+                        .map(|(k, x)| (Value::Borrowed(k.as_str()), json_ref(x)))
                         .collect(),
                     _ => Vec::new(),
                 };
                 for k in ["requestOverride", "responseOverride"] {
                     let o = self.context_prop(k);
-                    entries.push((Rc::from(k), o));
+                    entries.push((Value::Borrowed(k), o));
                 }
                 Value::map(entries)
             }
@@ -349,21 +350,23 @@ fn is_override_key(k: &str) -> bool {
 
 fn map_method<'a>(v: &Value<'a>, name: &str, args: &[Value<'a>]) -> Option<Value<'a>> {
     let Value::Map(m) = v else { return None };
-    let key = |i: usize| args.get(i).map(|a| a.to_java_string());
     Some(match (name, args.len()) {
-        ("get", 1) => m.borrow().get(&key(0)?).cloned().unwrap_or(Value::Null),
+        ("get", 1) => m
+            .borrow()
+            .get_value(&args[0])
+            .cloned()
+            .unwrap_or(Value::Null),
         ("getOrDefault", 2) => m
             .borrow()
-            .get(&key(0)?)
+            .get_value(&args[0])
             .cloned()
             .unwrap_or_else(|| args[1].clone()),
-        ("put", 2) => m.borrow_mut().put(Rc::from(key(0)?), args[1].clone()),
+        ("put", 2) => m.borrow_mut().put(args[0].clone(), args[1].clone()),
         ("putIfAbsent", 2) => {
-            let k = key(0)?;
             let mut m = m.borrow_mut();
-            match m.get(&k) {
+            match m.get_value(&args[0]) {
                 Some(x) if !x.is_null() => x.clone(),
-                _ => m.put(Rc::from(k), args[1].clone()),
+                _ => m.put(args[0].clone(), args[1].clone()),
             }
         }
         ("putAll", 1) => {
@@ -376,8 +379,8 @@ fn map_method<'a>(v: &Value<'a>, name: &str, args: &[Value<'a>]) -> Option<Value
             }
             Value::Null
         }
-        ("remove", 1) => m.borrow_mut().remove(&key(0)?),
-        ("containsKey", 1) => Value::Bool(m.borrow().get(&key(0)?).is_some()),
+        ("remove", 1) => m.borrow_mut().remove(&args[0]),
+        ("containsKey", 1) => Value::Bool(m.borrow().get_value(&args[0]).is_some()),
         ("containsValue", 1) => Value::Bool(
             m.borrow()
                 .entries
@@ -388,11 +391,7 @@ fn map_method<'a>(v: &Value<'a>, name: &str, args: &[Value<'a>]) -> Option<Value
         ("isEmpty", 0) => Value::Bool(m.borrow().entries.is_empty()),
         ("keySet", 0) => Value::list(
             ListKind::Java,
-            m.borrow()
-                .entries
-                .iter()
-                .map(|(k, _)| Value::Str(k.clone()))
-                .collect(),
+            m.borrow().entries.iter().map(|(k, _)| k.clone()).collect(),
         ),
         ("values", 0) => Value::list(
             ListKind::Java,
@@ -466,9 +465,9 @@ pub(crate) fn iterate<'a>(v: &Value<'a>) -> Vec<Value<'a>> {
 }
 
 /// `#set($m.key = v)`.
-pub(crate) fn set_prop<'a>(obj: &Value<'a>, name: &str, v: Value<'a>) {
+pub(crate) fn set_prop<'a>(obj: &Value<'a>, name: &'a str, v: Value<'a>) {
     if let Value::Map(m) = obj {
-        m.borrow_mut().put(Rc::from(name), v);
+        m.borrow_mut().put(Value::Borrowed(name), v);
     }
 }
 
@@ -493,7 +492,7 @@ pub(crate) fn set_index<'a>(obj: &Value<'a>, k: &Value<'a>, v: Value<'a>, span: 
             }
         }
         Value::Map(m) => {
-            m.borrow_mut().put(Rc::from(k.to_java_string()), v);
+            m.borrow_mut().put(k.clone(), v);
         }
         _ => {}
     }
@@ -514,7 +513,7 @@ pub(crate) fn json_owned(j: &serde_json::Value) -> Value<'_> {
         serde_json::Value::Object(o) => Value::Map(Rc::new(std::cell::RefCell::new(JMap {
             entries: o
                 .iter()
-                .map(|(k, x)| (Rc::from(k.as_str()), json_owned(x)))
+                .map(|(k, x)| (Value::Borrowed(k.as_str()), json_owned(x)))
                 .collect(),
         }))),
         serde_json::Value::Array(a) => {

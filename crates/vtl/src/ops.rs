@@ -157,7 +157,7 @@ fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
             x.entries.len() == y.entries.len()
                 && x.entries
                     .iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| equals_at(v, w, depth + 1)))
+                    .all(|(k, v)| y.get_value(k).is_some_and(|w| equals_at(v, w, depth + 1)))
         }
         _ => match (a.as_str(), b.as_str()) {
             (Some(x), Some(y)) => x == y,

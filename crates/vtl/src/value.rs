@@ -41,7 +41,7 @@ pub(crate) enum Value<'a> {
     /// A `java.lang.Class` (from `$x.class`), by name.
     Class(&'static str),
     /// A `Map.Entry` from `entrySet()`.
-    Entry(Rc<(Rc<str>, Value<'a>)>),
+    Entry(Rc<(Value<'a>, Value<'a>)>),
 }
 
 /// Which Java class a list is, because each prints differently.
@@ -59,10 +59,11 @@ pub(crate) struct List<'a> {
 }
 
 /// An insertion-ordered map (`LinkedHashMap`), the class Velocity map literals and JSON objects
-/// are. Keys are strings: JSON keys are, and template literals use string keys in practice.
+/// are. Keys are values (usually strings, often borrowed from the input) compared with Java's
+/// `equals`, so `{1: 'a'}.get(1)` finds the entry and `.get('1')` does not.
 #[derive(Default)]
 pub(crate) struct JMap<'a> {
-    pub entries: Vec<(Rc<str>, Value<'a>)>,
+    pub entries: Vec<(Value<'a>, Value<'a>)>,
 }
 
 /// State behind `$foreach`.
@@ -72,23 +73,40 @@ pub(crate) struct LoopInfo<'a> {
     pub parent: Value<'a>,
 }
 
+fn same_key<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
+    match (a.as_str(), b.as_str()) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) if a.is_null() || b.is_null() => a.is_null() && b.is_null(),
+        (None, None) => crate::ops::java_equals(a, b),
+        _ => false,
+    }
+}
+
 impl<'a> JMap<'a> {
+    /// `get` by a string key (property access, JSON names).
     pub fn get(&self, k: &str) -> Option<&Value<'a>> {
         self.entries
             .iter()
-            .find(|(key, _)| &**key == k)
+            .find(|(key, _)| key.as_str() == Some(k))
+            .map(|(_, v)| v)
+    }
+    /// `Map.get(Object)`.
+    pub fn get_value(&self, k: &Value<'a>) -> Option<&Value<'a>> {
+        self.entries
+            .iter()
+            .find(|(key, _)| same_key(key, k))
             .map(|(_, v)| v)
     }
     /// `Map.put`: returns the previous value (Null when absent).
-    pub fn put(&mut self, k: Rc<str>, v: Value<'a>) -> Value<'a> {
-        if let Some(slot) = self.entries.iter_mut().find(|(key, _)| *key == k) {
+    pub fn put(&mut self, k: Value<'a>, v: Value<'a>) -> Value<'a> {
+        if let Some(slot) = self.entries.iter_mut().find(|(key, _)| same_key(key, &k)) {
             return std::mem::replace(&mut slot.1, v);
         }
         self.entries.push((k, v));
         Value::Null
     }
-    pub fn remove(&mut self, k: &str) -> Value<'a> {
-        match self.entries.iter().position(|(key, _)| &**key == k) {
+    pub fn remove(&mut self, k: &Value<'a>) -> Value<'a> {
+        match self.entries.iter().position(|(key, _)| same_key(key, k)) {
             Some(i) => self.entries.remove(i).1,
             None => Value::Null,
         }
@@ -105,7 +123,7 @@ impl<'a> Value<'a> {
     pub fn list(kind: ListKind, items: Vec<Value<'a>>) -> Value<'a> {
         Value::List(Rc::new(RefCell::new(List { kind, items })))
     }
-    pub fn map(entries: Vec<(Rc<str>, Value<'a>)>) -> Value<'a> {
+    pub fn map(entries: Vec<(Value<'a>, Value<'a>)>) -> Value<'a> {
         Value::Map(Rc::new(RefCell::new(JMap { entries })))
     }
     pub fn is_null(&self) -> bool {
@@ -277,7 +295,7 @@ impl Printer<'_> {
                     if i > 0 {
                         self.out.push_str(", ");
                     }
-                    self.out.push_str(k);
+                    self.java(k, depth + 1);
                     self.out.push('=');
                     match x {
                         Value::Map(y) if Rc::ptr_eq(m, y) => self.out.push_str("(this Map)"),
@@ -304,8 +322,8 @@ impl Printer<'_> {
                 });
             }
             Value::Entry(e) => {
-                out.push_str(&e.0);
-                out.push('=');
+                self.java(&e.0, depth + 1);
+                self.out.push('=');
                 match &e.1 {
                     Value::Null => self.out.push_str("null"),
                     x => self.java(x, depth + 1),
@@ -338,7 +356,10 @@ impl Printer<'_> {
                     if i > 0 {
                         self.out.push(',');
                     }
-                    write_json_str(k, self.out);
+                    match k.as_str() {
+                        Some(k) => write_json_str(k, self.out),
+                        None => write_json_str(&k.to_java_string(), self.out),
+                    }
                     self.out.push(':');
                     self.json(x, depth + 1);
                 }
