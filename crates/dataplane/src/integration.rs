@@ -10,8 +10,10 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::ClientInfo;
+use crate::backend::{self, HttpClient};
 use crate::context::{RequestMeta, now, template_context};
 use crate::gateway::GatewayResponse;
+use crate::mapping::{Inputs, evaluate};
 use crate::params::RequestParts;
 use crate::proxy;
 use crate::snapshot::{
@@ -21,17 +23,17 @@ use crate::snapshot::{
 use crate::target::InvokeTarget;
 
 /// Everything the integration phases read about the request.
-struct Exchange<'a> {
-    stage: &'a CompiledStage,
-    method: &'a CompiledMethod,
-    meta: RequestMeta,
-    parts: RequestParts,
-    path_parameters: Vec<(&'a str, &'a str)>,
-    body: Bytes,
+pub(crate) struct Exchange<'a> {
+    pub stage: &'a CompiledStage,
+    pub method: &'a CompiledMethod,
+    pub meta: RequestMeta,
+    pub parts: RequestParts,
+    pub path_parameters: Vec<(&'a str, &'a str)>,
+    pub body: Bytes,
 }
 
 /// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
-fn trace_id(epoch_ms: i64) -> String {
+pub(crate) fn trace_id(epoch_ms: i64) -> String {
     let mut rng = rand::rng();
     format!(
         "Root=1-{:08x}-{:012x}{:012x}",
@@ -48,6 +50,7 @@ fn media_type(value: &str) -> &str {
 pub(crate) async fn run<'s>(
     stage: &'s CompiledStage,
     invoker: &dyn Invoker,
+    http_client: &HttpClient,
     target: InvokeTarget,
     request: Request<Bytes>,
     client: &ClientInfo,
@@ -89,6 +92,14 @@ pub(crate) async fn run<'s>(
         } => lambda_custom(&exchange, invoker, target, *timeout, request, responses).await,
         CompiledIntegration::LambdaProxy { target, timeout } => {
             lambda_proxy(&exchange, invoker, target, *timeout).await
+        }
+        CompiledIntegration::Http {
+            spec,
+            request,
+            responses,
+        } => backend::http_custom(&exchange, http_client, spec, request, responses).await,
+        CompiledIntegration::HttpProxy { spec } => {
+            backend::http_proxy(&exchange, http_client, spec).await
         }
         CompiledIntegration::Mock { request, responses } => mock(&exchange, request, responses),
         CompiledIntegration::Unavailable { reason } => {
@@ -134,8 +145,12 @@ impl Exchange<'_> {
         })
     }
 
-    /// The integration request body: rendered, passed through, or refused (415).
-    fn map_request(&self, mapping: &RequestMapping) -> Result<Option<String>, GatewayResponse> {
+    /// The integration request body: rendered (with the template's overrides), passed
+    /// through (`None`), or refused (415).
+    pub(crate) fn map_request(
+        &self,
+        mapping: &RequestMapping,
+    ) -> Result<Option<RenderOutput>, GatewayResponse> {
         let content_type = self
             .parts
             .header("content-type")
@@ -148,7 +163,7 @@ impl Exchange<'_> {
         match chosen {
             Some((_, template)) => {
                 let body = String::from_utf8_lossy(&self.body);
-                Ok(Some(self.render(template, &body)?.body))
+                Ok(Some(self.render(template, &body)?))
             }
             None => match (mapping.passthrough, mapping.templates.is_empty()) {
                 (Passthrough::WhenNoMatch, _) | (Passthrough::WhenNoTemplates, true) => Ok(None),
@@ -195,7 +210,7 @@ impl Exchange<'_> {
         }
     }
 
-    fn base_response(
+    pub(crate) fn base_response(
         &self,
         status: u16,
         content_type: &str,
@@ -221,11 +236,12 @@ impl Exchange<'_> {
     }
 
     /// Integration response phase for non-proxy integrations.
-    fn map_response(
+    pub(crate) fn map_response(
         &self,
         responses: &ResponseMapping,
         selection: Option<&str>,
         payload: &Bytes,
+        integration_headers: &[(String, String)],
         lambda: bool,
     ) -> Result<Response<Bytes>, GatewayResponse> {
         let Some(selected) = responses.select(selection) else {
@@ -249,13 +265,23 @@ impl Exchange<'_> {
             None => (selected.status, payload.clone(), Vec::new()),
         };
         let mut response = self.base_response(status, content_type, body, lambda);
+        let context = || template_context(self.stage, self.method, &self.meta);
+        let inputs = Inputs {
+            parts: &self.parts,
+            path_parameters: &self.path_parameters,
+            body: payload,
+            response_headers: integration_headers,
+            context: &context,
+        };
         for (name, source) in &selected.header_parameters {
-            if let Some(value) = self.header_parameter(source, payload)
-                && let (Ok(n), Ok(v)) = (
-                    http::HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                )
-            {
+            let values = evaluate(source, &inputs);
+            if values.is_empty() {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&values.join(",")),
+            ) {
                 response.headers_mut().insert(n, v);
             }
         }
@@ -268,38 +294,6 @@ impl Exchange<'_> {
             }
         }
         Ok(response)
-    }
-
-    /// Evaluates a response parameter source (`'static'`, `integration.response.body[.path]`,
-    /// `stageVariables.x`, `context.x`).
-    fn header_parameter(&self, source: &str, payload: &Bytes) -> Option<String> {
-        if let Some(literal) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
-            return Some(literal.to_owned());
-        }
-        if source == "integration.response.body" {
-            return Some(String::from_utf8_lossy(payload).into_owned());
-        }
-        if let Some(path) = source.strip_prefix("integration.response.body.") {
-            let mut value: Value = serde_json::from_slice(payload).ok()?;
-            for key in path.split('.') {
-                value = value.get(key)?.clone();
-            }
-            return Some(match value {
-                Value::String(s) => s,
-                other => other.to_string(),
-            });
-        }
-        if let Some(name) = source.strip_prefix("stageVariables.") {
-            return self.stage.variables.get(name).cloned();
-        }
-        if let Some(key) = source.strip_prefix("context.") {
-            let context = template_context(self.stage, self.method, &self.meta);
-            return match context.get(key)? {
-                Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
-            };
-        }
-        None
     }
 }
 
@@ -344,7 +338,7 @@ async fn lambda_custom(
     responses: &ResponseMapping,
 ) -> Result<Response<Bytes>, GatewayResponse> {
     let payload = match exchange.map_request(mapping)? {
-        Some(rendered) => Bytes::from(rendered),
+        Some(rendered) => Bytes::from(rendered.body),
         None if exchange.body.is_empty() => Bytes::from_static(b"{}"),
         None => exchange.body.clone(),
     };
@@ -359,7 +353,13 @@ async fn lambda_custom(
                     .map(str::to_owned)
             })
     });
-    exchange.map_response(responses, error_message.as_deref(), &result.payload, true)
+    exchange.map_response(
+        responses,
+        error_message.as_deref(),
+        &result.payload,
+        &[],
+        true,
+    )
 }
 
 async fn lambda_proxy(
@@ -410,12 +410,12 @@ fn mock(
     responses: &ResponseMapping,
 ) -> Result<Response<Bytes>, GatewayResponse> {
     let status = match exchange.map_request(mapping)? {
-        Some(rendered) => serde_json::from_str::<Value>(&rendered)
+        Some(rendered) => serde_json::from_str::<Value>(&rendered.body)
             .ok()
             .and_then(|v| v.get("statusCode").and_then(Value::as_u64))
             .unwrap_or(200),
         None => 200,
     };
     let status = status.to_string();
-    exchange.map_response(responses, Some(&status), &Bytes::new(), false)
+    exchange.map_response(responses, Some(&status), &Bytes::new(), &[], false)
 }

@@ -8,13 +8,15 @@
 //! 1. target: which API and stage the URL names ([`target::InvokeTarget`]);
 //! 2. route: resource and method from the stage's trie (else `403 Missing Authentication Token`);
 //! 3. integration request: parameter capture and template rendering (non-proxy) or the proxy event;
-//! 4. integration: the Lambda function through [`Invoker`], or MOCK;
+//! 4. integration: the Lambda function through [`Invoker`], an HTTP backend, or MOCK;
 //! 5. integration response: selection, response template, status and headers;
 //! 6. gateway responses for every failure, worded as AWS words them.
 
+mod backend;
 mod context;
 mod gateway;
 mod integration;
+mod mapping;
 mod params;
 mod proxy;
 pub mod snapshot;
@@ -39,6 +41,8 @@ type StageMap = HashMap<(String, String), Arc<CompiledStage>>;
 pub struct DataPlane {
     stages: ArcSwap<StageMap>,
     invoker: Arc<dyn Invoker>,
+    /// One pooled client for every HTTP and HTTP_PROXY integration.
+    http_client: backend::HttpClient,
 }
 
 /// Facts about the connection a request came in on.
@@ -53,6 +57,7 @@ impl DataPlane {
         Self {
             stages: ArcSwap::from_pointee(HashMap::new()),
             invoker,
+            http_client: backend::client(),
         }
     }
 
@@ -77,7 +82,15 @@ impl DataPlane {
             };
         };
         drop(stages);
-        integration::run(&stage, self.invoker.as_ref(), target, request, client).await
+        integration::run(
+            &stage,
+            self.invoker.as_ref(),
+            &self.http_client,
+            target,
+            request,
+            client,
+        )
+        .await
     }
 
     fn api_exists(&self, api_id: &str) -> bool {

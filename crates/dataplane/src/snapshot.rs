@@ -12,6 +12,11 @@ use portico_vtl::Template;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::mapping::{
+    RequestParameter, Source, UriPart, compile_request_parameters, compile_uri,
+    resolve_stage_variables,
+};
+
 /// A stage ready to serve.
 pub struct CompiledStage {
     pub api_id: String,
@@ -54,6 +59,14 @@ pub enum CompiledIntegration {
         target: LambdaTarget,
         timeout: Duration,
     },
+    /// `HTTP`: mapped request to a backend; the response selected by its status code.
+    Http {
+        spec: HttpSpec,
+        request: RequestMapping,
+        responses: ResponseMapping,
+    },
+    /// `HTTP_PROXY`: the request passed through, the backend's answer returned as-is.
+    HttpProxy { spec: HttpSpec },
     /// `MOCK`: the request template's `statusCode` selects the response.
     Mock {
         request: RequestMapping,
@@ -62,6 +75,16 @@ pub enum CompiledIntegration {
     /// An integration this data plane cannot call; requests answer 500 as AWS answers a
     /// misconfigured integration, and the reason is logged.
     Unavailable { reason: String },
+}
+
+/// Where and how an HTTP integration calls its backend.
+pub struct HttpSpec {
+    /// The integration URI with stage variables resolved, split on `{name}` placeholders.
+    pub uri: Vec<UriPart>,
+    /// The integration's `httpMethod`; `ANY` (or none) sends the caller's verb.
+    pub method: Option<String>,
+    pub timeout: Duration,
+    pub parameters: Vec<RequestParameter>,
 }
 
 /// `passthroughBehavior`.
@@ -88,8 +111,8 @@ pub struct CompiledResponse {
     /// Full-match selection pattern; `None` for the default response.
     pub pattern: Option<Regex>,
     pub templates: Vec<(String, CompiledTemplate)>,
-    /// `method.response.header.{name}` -> source expression.
-    pub header_parameters: Vec<(String, String)>,
+    /// `method.response.header.{name}` -> where its value comes from.
+    pub header_parameters: Vec<(String, Source)>,
 }
 
 /// Integration responses in selection order.
@@ -141,6 +164,7 @@ fn compile_templates(
 fn compile_response(
     response: &IntegrationResponse,
     key: &StageKey,
+    variables: &BTreeMap<String, String>,
     where_: &str,
 ) -> Option<CompiledResponse> {
     let status = response.status_code.as_deref()?.parse().ok()?;
@@ -159,8 +183,14 @@ fn compile_response(
         .iter()
         .flatten()
         .filter_map(|(dest, source)| {
-            dest.strip_prefix("method.response.header.")
-                .map(|name| (name.to_owned(), source.clone()))
+            let name = dest.strip_prefix("method.response.header.")?;
+            match Source::parse(source, variables) {
+                Some(parsed) => Some((name.to_owned(), parsed)),
+                None => {
+                    tracing::warn!(api = %key.api_id, %where_, %dest, %source, "response parameter not mapped: invalid source");
+                    None
+                }
+            }
         })
         .collect();
     Some(CompiledResponse {
@@ -171,7 +201,12 @@ fn compile_response(
     })
 }
 
-fn compile_responses(integration: &Integration, key: &StageKey, where_: &str) -> ResponseMapping {
+fn compile_responses(
+    integration: &Integration,
+    key: &StageKey,
+    variables: &BTreeMap<String, String>,
+    where_: &str,
+) -> ResponseMapping {
     let mut patterned = Vec::new();
     let mut default = None;
     for response in integration
@@ -180,7 +215,7 @@ fn compile_responses(integration: &Integration, key: &StageKey, where_: &str) ->
         .flatten()
         .map(|(_, r)| r)
     {
-        if let Some(compiled) = compile_response(response, key, where_) {
+        if let Some(compiled) = compile_response(response, key, variables, where_) {
             if compiled.pattern.is_some() {
                 patterned.push(compiled);
             } else {
@@ -215,7 +250,33 @@ fn lambda_target(uri: Option<&str>, key: &StageKey) -> Option<LambdaTarget> {
     })
 }
 
-fn compile_integration(method: &Method, key: &StageKey, where_: &str) -> CompiledIntegration {
+fn http_spec(
+    integration: &Integration,
+    key: &StageKey,
+    variables: &BTreeMap<String, String>,
+    where_: &str,
+    timeout: Duration,
+) -> HttpSpec {
+    HttpSpec {
+        uri: compile_uri(integration.uri.as_deref().unwrap_or(""), variables),
+        method: integration.http_method.clone(),
+        timeout,
+        parameters: compile_request_parameters(
+            integration.request_parameters.as_ref(),
+            variables,
+            |dest, source| {
+                tracing::warn!(api = %key.api_id, %where_, %dest, %source, "request parameter not mapped: invalid mapping");
+            },
+        ),
+    }
+}
+
+fn compile_integration(
+    method: &Method,
+    key: &StageKey,
+    variables: &BTreeMap<String, String>,
+    where_: &str,
+) -> CompiledIntegration {
     let Some(integration) = method.method_integration.as_ref() else {
         return CompiledIntegration::Unavailable {
             reason: "the method has no integration".to_owned(),
@@ -230,10 +291,23 @@ fn compile_integration(method: &Method, key: &StageKey, where_: &str) -> Compile
     match integration.r#type.as_deref() {
         Some("MOCK") => CompiledIntegration::Mock {
             request: request_mapping(integration, key, where_),
-            responses: compile_responses(integration, key, where_),
+            responses: compile_responses(integration, key, variables, where_),
+        },
+        Some("HTTP") => CompiledIntegration::Http {
+            spec: http_spec(integration, key, variables, where_, timeout),
+            request: request_mapping(integration, key, where_),
+            responses: compile_responses(integration, key, variables, where_),
+        },
+        Some("HTTP_PROXY") => CompiledIntegration::HttpProxy {
+            spec: http_spec(integration, key, variables, where_, timeout),
         },
         Some(kind @ ("AWS" | "AWS_PROXY")) => {
-            match lambda_target(integration.uri.as_deref(), key) {
+            // `${stageVariables.x}` may name the function (or its alias) in the ARN.
+            let uri = integration
+                .uri
+                .as_deref()
+                .map(|u| resolve_stage_variables(u, variables));
+            match lambda_target(uri.as_deref(), key) {
                 Some(target) if kind == "AWS_PROXY" => {
                     CompiledIntegration::LambdaProxy { target, timeout }
                 }
@@ -241,7 +315,7 @@ fn compile_integration(method: &Method, key: &StageKey, where_: &str) -> Compile
                     target,
                     timeout,
                     request: request_mapping(integration, key, where_),
-                    responses: compile_responses(integration, key, where_),
+                    responses: compile_responses(integration, key, variables, where_),
                 },
                 None => CompiledIntegration::Unavailable {
                     reason: format!(
@@ -282,7 +356,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 resource_id: resource_id.clone(),
                 resource_path: path.clone(),
                 http_method: verb.clone(),
-                integration: compile_integration(method, key, &where_),
+                integration: compile_integration(method, key, &variables, &where_),
             });
             if let Err(e) = builder.insert(path, verb, compiled) {
                 tracing::warn!(api = %key.api_id, %where_, error = %e, "route not served");

@@ -1,0 +1,169 @@
+//! Compiling a deployed v2 stage into the immutable snapshot requests run against.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico_core::arn::{parse_function_name, parse_lambda_integration_uri};
+use portico_core::{DeployedStage, StageKey};
+use portico_model::apigatewayv2::{Api, Integration, Route, Stage};
+use portico_route::{Router, RouterBuilder};
+use serde::Deserialize;
+
+use super::cors::CompiledCors;
+use crate::snapshot::LambdaTarget;
+
+/// Which Lambda event and response rules an integration uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayloadVersion {
+    V1,
+    V2,
+}
+
+/// How a route reaches its backend.
+#[derive(Debug)]
+pub(crate) enum HttpIntegration {
+    /// `AWS_PROXY` with a Lambda function.
+    Lambda {
+        target: LambdaTarget,
+        version: PayloadVersion,
+        timeout: Duration,
+    },
+    /// Anything this data plane cannot call; answered 500 and logged.
+    Unavailable { reason: String },
+}
+
+/// One route of the stage.
+#[derive(Debug)]
+pub(crate) struct CompiledRoute {
+    pub route_key: String,
+    pub integration: Arc<HttpIntegration>,
+}
+
+/// A deployed HTTP API stage, compiled.
+pub(crate) struct CompiledHttpStage {
+    pub api_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub stage_name: String,
+    pub variables: BTreeMap<String, String>,
+    pub router: Router<Arc<CompiledRoute>>,
+    pub cors: Option<CompiledCors>,
+}
+
+/// The frozen deployment as `portico-apigwv2` publishes it.
+#[derive(Debug, Default, Deserialize)]
+struct Frozen {
+    #[serde(default)]
+    api: Api,
+    #[serde(default)]
+    routes: Vec<Route>,
+    #[serde(default)]
+    integrations: Vec<Integration>,
+}
+
+fn lambda_target(uri: &str, key: &StageKey) -> Option<LambdaTarget> {
+    // HTTP APIs take the function ARN itself; the REST-style invocation URI works too.
+    let (function, uri_region) = match parse_lambda_integration_uri(uri) {
+        Some(parsed) => (parsed.function, Some(parsed.region)),
+        None if uri.starts_with("arn:") => (parse_function_name(uri).ok()?, None),
+        None => return None,
+    };
+    Some(LambdaTarget {
+        region: function
+            .region
+            .or(uri_region)
+            .unwrap_or_else(|| key.region.clone()),
+        account_id: function
+            .account_id
+            .unwrap_or_else(|| key.account_id.clone()),
+        function_name: function.name,
+        qualifier: function.qualifier,
+    })
+}
+
+fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegration {
+    let timeout = Duration::from_millis(
+        integration
+            .timeout_in_millis
+            .unwrap_or(30_000)
+            .clamp(50, 30_000) as u64,
+    );
+    match integration.integration_type.as_deref() {
+        Some("AWS_PROXY") => {
+            let uri = integration.integration_uri.as_deref().unwrap_or_default();
+            match lambda_target(uri, key) {
+                Some(target) => HttpIntegration::Lambda {
+                    target,
+                    version: match integration.payload_format_version.as_deref() {
+                        Some("2.0") => PayloadVersion::V2,
+                        _ => PayloadVersion::V1,
+                    },
+                    timeout,
+                },
+                None => HttpIntegration::Unavailable {
+                    reason: format!("AWS_PROXY integration URI {uri} names no Lambda function"),
+                },
+            }
+        }
+        other => HttpIntegration::Unavailable {
+            reason: format!(
+                "integration type {} is not served by Portico's HTTP API data plane",
+                other.unwrap_or("(none)")
+            ),
+        },
+    }
+}
+
+/// Compiles a published stage. Never fails: what cannot be served answers 500 at request
+/// time, as AWS answers a misconfigured route, and the reason is logged here once.
+pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpStage {
+    let stage: Stage = serde_json::from_value(deployed.stage.clone()).unwrap_or_default();
+    let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
+        tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "unreadable v2 deployment; the stage serves no routes");
+        Frozen::default()
+    });
+    let integrations: BTreeMap<&str, Arc<HttpIntegration>> = frozen
+        .integrations
+        .iter()
+        .filter_map(|i| {
+            let id = i.integration_id.as_deref()?;
+            Some((id, Arc::new(compile_integration(i, key))))
+        })
+        .collect();
+    let mut builder = RouterBuilder::http_api();
+    for route in &frozen.routes {
+        let Some(route_key) = route.route_key.as_deref() else {
+            continue;
+        };
+        let integration = route
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("integrations/"))
+            .and_then(|id| integrations.get(id).cloned())
+            .unwrap_or_else(|| {
+                Arc::new(HttpIntegration::Unavailable {
+                    reason: format!("route {route_key} has no integration target"),
+                })
+            });
+        if let HttpIntegration::Unavailable { reason } = integration.as_ref() {
+            tracing::warn!(api = %key.api_id, stage = %key.stage_name, route = route_key, %reason, "route will answer 500");
+        }
+        let compiled = Arc::new(CompiledRoute {
+            route_key: route_key.to_owned(),
+            integration,
+        });
+        if let Err(error) = builder.insert_route_key(route_key, compiled) {
+            tracing::warn!(api = %key.api_id, route = route_key, %error, "route skipped");
+        }
+    }
+    CompiledHttpStage {
+        api_id: key.api_id.clone(),
+        account_id: key.account_id.clone(),
+        region: key.region.clone(),
+        stage_name: key.stage_name.clone(),
+        variables: stage.stage_variables.unwrap_or_default(),
+        router: builder.build(),
+        cors: frozen.api.cors_configuration.as_ref().map(CompiledCors::new),
+    }
+}

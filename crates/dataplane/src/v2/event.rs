@@ -1,0 +1,271 @@
+//! The Lambda proxy events of HTTP APIs: payload format 2.0 and 1.0.
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use super::compile::CompiledHttpStage;
+
+/// Everything an event says about one request, gathered once.
+pub(crate) struct RequestFacts<'a> {
+    pub stage: &'a CompiledHttpStage,
+    pub route_key: &'a str,
+    pub method: &'a str,
+    /// The path as received, stage prefix included.
+    pub raw_path: &'a str,
+    /// The query string as received (`""` when none).
+    pub raw_query: &'a str,
+    /// Lower-case names with every value, in arrival order, forwarding headers included.
+    pub headers: &'a [(String, Vec<String>)],
+    pub path_parameters: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+    pub request_id: &'a str,
+    /// `dd/MMM/yyyy:HH:mm:ss +0000`.
+    pub time: &'a str,
+    pub time_epoch: i64,
+    pub source_ip: &'a str,
+    pub domain_name: &'a str,
+}
+
+impl RequestFacts<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.last())
+            .map(String::as_str)
+    }
+
+    fn user_agent(&self) -> &str {
+        self.header("user-agent").unwrap_or("")
+    }
+
+    fn domain_prefix(&self) -> &str {
+        self.domain_name.split('.').next().unwrap_or("")
+    }
+
+    /// Decoded query pairs in arrival order, grouped by key.
+    fn query(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(self.raw_query.as_bytes()) {
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, values)) => values.push(value.into_owned()),
+                None => out.push((key.into_owned(), vec![value.into_owned()])),
+            }
+        }
+        out
+    }
+
+    /// The body as the event carries it: text as is, anything else base64.
+    fn body(&self) -> (Option<String>, bool) {
+        if self.body.is_empty() {
+            return (None, false);
+        }
+        let textual = self.header("content-type").is_some_and(is_text_type);
+        match (textual, std::str::from_utf8(self.body)) {
+            (true, Ok(text)) => (Some(text.to_owned()), false),
+            _ => (
+                Some(base64::engine::general_purpose::STANDARD.encode(self.body)),
+                true,
+            ),
+        }
+    }
+
+    fn path_parameters(&self) -> Option<Value> {
+        (!self.path_parameters.is_empty()).then(|| {
+            Value::Object(
+                self.path_parameters
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                    .collect(),
+            )
+        })
+    }
+
+    fn stage_variables(&self) -> Option<Value> {
+        (!self.stage.variables.is_empty()).then(|| {
+            Value::Object(
+                self.stage
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                    .collect(),
+            )
+        })
+    }
+}
+
+/// Media types HTTP APIs pass to Lambda as text; every other body is base64-encoded.
+fn is_text_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media.starts_with("text/")
+        || media.contains("json")
+        || media.contains("xml")
+        || media.contains("javascript")
+        || media == "application/x-www-form-urlencoded"
+        || media.ends_with("+yaml")
+        || media == "application/yaml"
+}
+
+/// Payload format 2.0. Optional members are left out when empty, as AWS sends them.
+pub(crate) fn event_v2(facts: &RequestFacts<'_>) -> Vec<u8> {
+    let mut event = Map::with_capacity(12);
+    event.insert("version".into(), "2.0".into());
+    event.insert("routeKey".into(), facts.route_key.into());
+    event.insert("rawPath".into(), facts.raw_path.into());
+    event.insert("rawQueryString".into(), facts.raw_query.into());
+    let cookies: Vec<Value> = facts
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "cookie")
+        .flat_map(|(_, values)| values.iter())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(Value::from)
+        .collect();
+    if !cookies.is_empty() {
+        event.insert("cookies".into(), Value::Array(cookies));
+    }
+    let headers: Map<String, Value> = facts
+        .headers
+        .iter()
+        .filter(|(n, _)| n != "cookie")
+        .map(|(n, v)| (n.clone(), Value::from(v.join(","))))
+        .collect();
+    event.insert("headers".into(), Value::Object(headers));
+    let query = facts.query();
+    if !query.is_empty() {
+        event.insert(
+            "queryStringParameters".into(),
+            Value::Object(
+                query
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::from(v.join(","))))
+                    .collect(),
+            ),
+        );
+    }
+    event.insert(
+        "requestContext".into(),
+        json!({
+            "accountId": facts.stage.account_id,
+            "apiId": facts.stage.api_id,
+            "domainName": facts.domain_name,
+            "domainPrefix": facts.domain_prefix(),
+            "http": {
+                "method": facts.method,
+                "path": facts.raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": facts.source_ip,
+                "userAgent": facts.user_agent(),
+            },
+            "requestId": facts.request_id,
+            "routeKey": facts.route_key,
+            "stage": facts.stage.stage_name,
+            "time": facts.time,
+            "timeEpoch": facts.time_epoch,
+        }),
+    );
+    let (body, encoded) = facts.body();
+    if let Some(body) = body {
+        event.insert("body".into(), body.into());
+    }
+    if let Some(params) = facts.path_parameters() {
+        event.insert("pathParameters".into(), params);
+    }
+    event.insert("isBase64Encoded".into(), encoded.into());
+    if let Some(vars) = facts.stage_variables() {
+        event.insert("stageVariables".into(), vars);
+    }
+    serde_json::to_vec(&Value::Object(event)).unwrap_or_default()
+}
+
+/// Payload format 1.0: the REST proxy shape with `version`, lower-case header names and the
+/// HTTP API's request context (`resourceId` null, `resourcePath` the route path).
+pub(crate) fn event_v1(facts: &RequestFacts<'_>) -> Vec<u8> {
+    let resource = match facts.route_key.split_once(' ') {
+        Some((_, path)) => path,
+        None => facts.raw_path,
+    };
+    let single: Map<String, Value> = facts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.clone(), Value::from(v.last()?.as_str()))))
+        .collect();
+    let multi: Map<String, Value> = facts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::from(v.clone())))
+        .collect();
+    let query = facts.query();
+    let (single_query, multi_query) = if query.is_empty() {
+        (Value::Null, Value::Null)
+    } else {
+        (
+            Value::Object(
+                query
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), Value::from(v.last()?.as_str()))))
+                    .collect(),
+            ),
+            Value::Object(
+                query
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::from(v)))
+                    .collect(),
+            ),
+        )
+    };
+    let (body, encoded) = facts.body();
+    let event = json!({
+        "version": "1.0",
+        "resource": resource,
+        "path": facts.raw_path,
+        "httpMethod": facts.method,
+        "headers": single,
+        "multiValueHeaders": multi,
+        "queryStringParameters": single_query,
+        "multiValueQueryStringParameters": multi_query,
+        "requestContext": {
+            "accountId": facts.stage.account_id,
+            "apiId": facts.stage.api_id,
+            "authorizer": {"claims": null, "scopes": null},
+            "domainName": facts.domain_name,
+            "domainPrefix": facts.domain_prefix(),
+            "extendedRequestId": facts.request_id,
+            "httpMethod": facts.method,
+            "identity": {
+                "accessKey": null,
+                "accountId": null,
+                "caller": null,
+                "cognitoAuthenticationProvider": null,
+                "cognitoAuthenticationType": null,
+                "cognitoIdentityId": null,
+                "cognitoIdentityPoolId": null,
+                "principalOrgId": null,
+                "sourceIp": facts.source_ip,
+                "user": null,
+                "userAgent": facts.user_agent(),
+                "userArn": null,
+            },
+            "path": facts.raw_path,
+            "protocol": "HTTP/1.1",
+            "requestId": facts.request_id,
+            "requestTime": facts.time,
+            "requestTimeEpoch": facts.time_epoch,
+            "resourceId": null,
+            "resourcePath": resource,
+            "stage": facts.stage.stage_name,
+        },
+        "pathParameters": facts.path_parameters(),
+        "stageVariables": facts.stage_variables(),
+        "body": body,
+        "isBase64Encoded": encoded,
+    });
+    serde_json::to_vec(&event).unwrap_or_default()
+}

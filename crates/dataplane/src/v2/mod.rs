@@ -1,0 +1,161 @@
+//! The HTTP API (API Gateway v2) data plane.
+//!
+//! Deployed v2 stages arrive through [`StageSink`] (published by `portico-apigwv2`) and are
+//! compiled once into immutable [`compile::CompiledHttpStage`] snapshots — a route trie over
+//! route keys, the resolved Lambda targets, the CORS configuration — kept per API behind an
+//! `ArcSwap`. A request then runs with no store access and no lock:
+//!
+//! 1. stage: the first path segment when it names a stage, else the `$default` stage (served
+//!    at the root), else `404 {"message":"Not Found"}`;
+//! 2. CORS preflight answered by the gateway when the API has a CORS configuration;
+//! 3. route: exact > `{param}` > `{greedy+}` > `$default`, a method before `ANY`;
+//! 4. integration: the Lambda function through [`Invoker`] with the payload 1.0 or 2.0 event;
+//! 5. the response rules of the payload version, CORS headers, `apigw-requestid`.
+//!
+//! The REST data plane ([`crate::DataPlane`]) is separate: HTTP APIs differ in URL layout,
+//! events, response inference and every default error.
+
+mod compile;
+mod cors;
+mod event;
+mod response;
+mod serve;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Request, Response};
+use portico_core::{DeployedStage, Invoker, StageKey, StageSink};
+
+use crate::ClientInfo;
+use compile::CompiledHttpStage;
+
+/// The stages of one API, by name.
+type ApiStages = HashMap<String, Arc<CompiledHttpStage>>;
+
+/// Serves deployed HTTP API stages.
+pub struct HttpApiPlane {
+    /// Invoke URLs carry no account or region, so APIs are keyed by id alone.
+    apis: ArcSwap<HashMap<String, Arc<ApiStages>>>,
+    invoker: Arc<dyn Invoker>,
+}
+
+/// The API id of a host-style invoke URL (`{api-id}.execute-api.{anything}`).
+pub fn api_id_from_host(host: &str) -> Option<&str> {
+    let hostname = host.split(':').next().unwrap_or(host);
+    hostname
+        .split_once(".execute-api.")
+        .map(|(api, _)| api)
+        .filter(|api| !api.is_empty())
+}
+
+impl HttpApiPlane {
+    pub fn new(invoker: Arc<dyn Invoker>) -> Self {
+        Self {
+            apis: ArcSwap::from_pointee(HashMap::new()),
+            invoker,
+        }
+    }
+
+    /// Whether `api_id` is a deployed v2 API (so its requests belong here, not to REST).
+    pub fn serves(&self, api_id: &str) -> bool {
+        self.apis.load().contains_key(api_id)
+    }
+
+    /// How many stages are being served.
+    pub fn stage_count(&self) -> usize {
+        self.apis.load().values().map(|s| s.len()).sum()
+    }
+
+    /// Serves one request addressed to `api_id`; `host` is the `Host` the client used.
+    pub async fn handle(
+        &self,
+        api_id: &str,
+        host: &str,
+        request: Request<Bytes>,
+        client: &ClientInfo,
+    ) -> Response<Bytes> {
+        let stages = self.apis.load().get(api_id).cloned();
+        let Some(stages) = stages else {
+            return serve::not_found();
+        };
+        let path = request.uri().path().to_owned();
+        let (stage, route_path) = match select_stage(&stages, &path) {
+            Some(found) => found,
+            None => return serve::not_found(),
+        };
+        serve::run(
+            &stage,
+            self.invoker.as_ref(),
+            host,
+            &route_path,
+            request,
+            client,
+        )
+        .await
+    }
+}
+
+/// The stage a path names and the path below it: a first segment equal to a stage name wins,
+/// else the `$default` stage gets the whole path.
+fn select_stage(stages: &ApiStages, path: &str) -> Option<(Arc<CompiledHttpStage>, String)> {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    let (first, rest) = match trimmed.find('/') {
+        Some(i) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, ""),
+    };
+    if first != "$default"
+        && let Some(stage) = stages.get(first)
+    {
+        let rest = if rest.is_empty() { "/" } else { rest };
+        return Some((stage.clone(), rest.to_owned()));
+    }
+    let default = stages.get("$default")?;
+    let path = if path.is_empty() { "/" } else { path };
+    Some((default.clone(), path.to_owned()))
+}
+
+impl StageSink for HttpApiPlane {
+    fn publish(&self, key: StageKey, deployed: DeployedStage) {
+        let compiled = Arc::new(compile::compile(&key, &deployed));
+        self.apis.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            let mut stages = next
+                .get(&key.api_id)
+                .map(|s| ApiStages::clone(s))
+                .unwrap_or_default();
+            stages.insert(key.stage_name.clone(), compiled.clone());
+            next.insert(key.api_id.clone(), Arc::new(stages));
+            next
+        });
+    }
+
+    fn remove(&self, key: &StageKey) {
+        self.apis.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            if let Some(existing) = next.get(&key.api_id) {
+                let mut stages = ApiStages::clone(existing);
+                stages.remove(&key.stage_name);
+                if stages.is_empty() {
+                    next.remove(&key.api_id);
+                } else {
+                    next.insert(key.api_id.clone(), Arc::new(stages));
+                }
+            }
+            next
+        });
+    }
+
+    fn remove_api(&self, _account_id: &str, _region: &str, api_id: &str) {
+        self.apis.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            next.remove(api_id);
+            next
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
