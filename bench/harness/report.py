@@ -163,12 +163,17 @@ def machine():
     except OSError:
         pass
     wrk = _cmd(["wrk", "--version"]) if shutil.which("wrk") else "absent"
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    commit = _cmd(["git", "-C", repo, "log", "-1", "--format=%h %cd", "--date=iso-strict"])
+    dirty = _cmd(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"])
+    dirty = "" if dirty in ("?", "absent") else " plus uncommitted changes"
     return [
         f"CPU: {cpu}, {os.cpu_count()} logical cores; memory {mem_kib / 1048576:.1f} GiB",
         f"OS: {os_name}, Linux {platform.release()}",
         f"load generator: {wrk.split(' Copyright')[0]}",
         f"node {_cmd(['node', '--version'])}; {_cmd(['python3', '--version'])}; "
         f"{_cmd(['rustc', '--version'])}",
+        f"checkout at run time: commit {commit}{dirty}",
     ]
 
 
