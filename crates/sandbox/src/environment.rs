@@ -1,5 +1,6 @@
 //! One execution environment: a runtime process, its Runtime API listener, its log.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -166,20 +167,86 @@ impl Death {
     }
 }
 
-/// One execution environment: one runtime process in its own process group, speaking the
-/// Runtime API to its own listener. One invocation at a time (`&mut self`); warm between
-/// invocations. Dropping it SIGKILLs the process group.
+/// How to (re)spawn the runtime: fixed at start, reused when the environment is reset.
 #[derive(Debug)]
-pub struct Environment {
-    spec: Arc<FunctionSpec>,
+struct Plan {
+    program: PathBuf,
+    args: Vec<PathBuf>,
+    /// The full environment minus the two per-process entries (Runtime API address, socket).
+    env: BTreeMap<String, String>,
+    socket_dir: Option<PathBuf>,
+}
+
+/// One spawned runtime process and its channel.
+#[derive(Debug)]
+struct Runtime {
     link: Link,
     child: Child,
     /// `None` once the group was killed and its leader reaped.
     pgid: Option<i32>,
     pid: Option<u32>,
     output: OutputPump,
-    log: InvocationLog,
     started: Instant,
+}
+
+impl Plan {
+    async fn spawn(&self, spec: &FunctionSpec) -> Result<Runtime, StartError> {
+        let api = RuntimeApi::bind().await.map_err(StartError::Listener)?;
+        let framed = match &self.socket_dir {
+            Some(dir) => {
+                let path = dir.join(format!("{}.sock", uuid::Uuid::new_v4().simple()));
+                Some(FramedChannel::bind(&path).map_err(StartError::Listener)?)
+            }
+            None => None,
+        };
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .current_dir(&spec.code_dir)
+            .env_clear()
+            .envs(&self.env)
+            .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(f) = &framed {
+            // Our bootstrap reads and removes it before user code loads.
+            cmd.env("_PORTICO_RUNTIME_SOCKET", f.path());
+        }
+        process::isolate(&mut cmd);
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|source| StartError::Spawn {
+            program: self.program.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let output = OutputPump::new(
+            child.stdout.take(),
+            child.stderr.take(),
+            spec.function_name.clone(),
+        );
+        tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), framed = framed.is_some(), "runtime started");
+        Ok(Runtime {
+            link: Link { api, framed },
+            child,
+            pgid: pid.and_then(|p| i32::try_from(p).ok()),
+            pid,
+            output,
+            started,
+        })
+    }
+}
+
+/// One execution environment: one runtime process in its own process group, speaking the
+/// Runtime API to its own listener. One invocation at a time (`&mut self`); warm between
+/// invocations. A runtime that exits between invocations is reset (respawned, cold) by the next
+/// one, as Lambda does. Dropping the environment SIGKILLs the process group.
+#[derive(Debug)]
+pub struct Environment {
+    spec: Arc<FunctionSpec>,
+    plan: Plan,
+    rt: Runtime,
+    log: InvocationLog,
     init_duration: Option<Duration>,
     /// Reported once, on the first invocation after a cold start.
     init_reported: bool,
@@ -211,54 +278,25 @@ impl Environment {
         if kind == RuntimeKind::Provided && !program.is_file() {
             return Err(StartError::MissingBootstrap(program));
         }
-        let api = RuntimeApi::bind().await.map_err(StartError::Listener)?;
-        let framed = match launcher.framed_socket(kind) {
-            Some(path) => Some(FramedChannel::bind(&path).map_err(StartError::Listener)?),
-            None => None,
-        };
         let stream = format!(
             "{}/[{}]{}",
             log::utc_date_path(SystemTime::now()),
             spec.version,
             uuid::Uuid::new_v4().simple()
         );
-        let env = launcher.environment(
-            &spec,
-            kind,
-            &api.runtime_api_env(),
-            &stream,
-            framed.as_ref().map(FramedChannel::path),
-        );
-        let mut cmd = Command::new(&program);
-        cmd.args(&args)
-            .current_dir(&spec.code_dir)
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        process::isolate(&mut cmd);
-        let started = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .map_err(|source| StartError::Spawn { program, source })?;
-        let pid = child.id();
-        let output = OutputPump::new(
-            child.stdout.take(),
-            child.stderr.take(),
-            spec.function_name.clone(),
-        );
-        tracing::debug!(function = %spec.function_name, pid, runtime_api = %api.addr(), framed = framed.is_some(), "runtime started");
+        let plan = Plan {
+            program,
+            args,
+            // The Runtime API address is per process, set at spawn.
+            env: launcher.environment(&spec, kind, "", &stream),
+            socket_dir: launcher.framed_socket_dir(kind),
+        };
+        let rt = plan.spawn(&spec).await?;
         Ok(Self {
-            pgid: pid.and_then(|p| i32::try_from(p).ok()),
-            pid,
             spec,
-            link: Link { api, framed },
-            child,
-            output,
+            plan,
+            rt,
             log: InvocationLog::default(),
-            started,
             init_duration: None,
             init_reported: false,
             dead: None,
@@ -276,13 +314,18 @@ impl Environment {
         if let Some(death) = &self.dead {
             return death.outcome(&id);
         }
-        if self.init_duration.is_none() {
-            if let Err(death) = self.await_init().await {
-                return self.die(&id, death, None).await;
+        if self.init_duration.is_some() && matches!(self.rt.child.try_wait(), Ok(Some(_))) {
+            // The runtime exited between invocations (Node.js does after an uncaught
+            // exception): reset the environment as Lambda does, at the price of a cold start.
+            if let Err(e) = self.reset().await {
+                self.dead = Some(Death::Exited(None));
+                return e.failure(&id);
             }
-        } else if let Ok(Some(status)) = self.child.try_wait() {
-            // The runtime exited between invocations (Node exits after an uncaught exception).
-            return self.die(&id, Death::Exited(Some(status)), None).await;
+        }
+        if self.init_duration.is_none()
+            && let Err(death) = self.await_init().await
+        {
+            return self.die(&id, death, None).await;
         }
         self.log.push(format!(
             "START RequestId: {id} Version: {}",
@@ -302,7 +345,7 @@ impl Environment {
             client_context: input.client_context,
             cognito_identity: input.cognito_identity,
         };
-        let mut reply = match self.link.dispatch(invocation) {
+        let mut reply = match self.rt.link.dispatch(invocation) {
             Ok(rx) => rx,
             Err(e) => {
                 tracing::warn!(function = %self.spec.function_name, error = %e, "dispatch failed");
@@ -313,7 +356,7 @@ impl Environment {
             tokio::select! {
                 biased;
                 r = &mut reply => break Ok(r),
-                status = self.child.wait() => {
+                status = self.rt.child.wait() => {
                     // The answer may have been posted just before the exit.
                     match reply.try_recv() {
                         Ok(r) => break Ok(Ok(r)),
@@ -321,7 +364,7 @@ impl Environment {
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => break Err(Death::TimedOut(timeout)),
-                () = self.output.pump(&mut self.log) => {}
+                () = self.rt.output.pump(&mut self.log) => {}
             }
         };
         let outcome = match result {
@@ -338,20 +381,20 @@ impl Environment {
             }
             Err(death) => return self.die(&id, death, Some(began)).await,
         };
-        self.output.drain_ready(&mut self.log).await;
+        self.rt.output.drain_ready(&mut self.log).await;
         self.finish_log(&id, began.elapsed(), false);
         outcome
     }
 
     /// Waits for the runtime's first `/next` (or `/init/error`, exit, or the init timeout).
     async fn await_init(&mut self) -> Result<(), Death> {
-        let deadline = tokio::time::Instant::from_std(self.started + INIT_TIMEOUT);
+        let deadline = tokio::time::Instant::from_std(self.rt.started + INIT_TIMEOUT);
         loop {
             tokio::select! {
                 biased;
-                ev = self.link.init_event() => match ev {
+                ev = self.rt.link.init_event() => match ev {
                     Some(InitEvent::Ready) => {
-                        self.init_duration = Some(self.started.elapsed());
+                        self.init_duration = Some(self.rt.started.elapsed());
                         return Ok(());
                     }
                     Some(InitEvent::Error { error_type, body }) => {
@@ -359,25 +402,35 @@ impl Environment {
                     }
                     None => return Err(Death::Exited(self.exit_status_soon().await)),
                 },
-                status = self.child.wait() => {
+                status = self.rt.child.wait() => {
                     // An init error posted right before exiting wins over the exit.
                     if let Some(InitEvent::Error { error_type, body }) =
-                        log::poll_once(self.link.init_event()).await.flatten()
+                        log::poll_once(self.rt.link.init_event()).await.flatten()
                     {
                         return Err(init_failure(error_type, &body));
                     }
                     return Err(Death::Exited(status.ok()));
                 }
                 () = tokio::time::sleep_until(deadline) => return Err(Death::TimedOut(INIT_TIMEOUT)),
-                () = self.output.pump(&mut self.log) => {}
+                () = self.rt.output.pump(&mut self.log) => {}
             }
         }
+    }
+
+    /// Replaces an exited runtime process with a fresh one (cold).
+    async fn reset(&mut self) -> Result<(), StartError> {
+        tracing::debug!(function = %self.spec.function_name, pid = self.rt.pid, "resetting environment after runtime exit");
+        self.kill().await;
+        self.rt = self.plan.spawn(&self.spec).await?;
+        self.init_duration = None;
+        self.init_reported = false;
+        Ok(())
     }
 
     /// The channel broke, which usually means the runtime is exiting: its exit status, if it
     /// comes promptly.
     async fn exit_status_soon(&mut self) -> Option<ExitStatus> {
-        tokio::time::timeout(Duration::from_millis(500), self.child.wait())
+        tokio::time::timeout(Duration::from_millis(500), self.rt.child.wait())
             .await
             .ok()
             .and_then(Result::ok)
@@ -394,9 +447,9 @@ impl Environment {
             tracing::debug!(function = %self.spec.function_name, error_type, message, "environment failed");
         }
         // Keep what the function printed up to its end before the pipes close.
-        self.output.drain_ready(&mut self.log).await;
+        self.rt.output.drain_ready(&mut self.log).await;
         self.kill().await;
-        self.output.drain_ready(&mut self.log).await;
+        self.rt.output.drain_ready(&mut self.log).await;
         if let Death::TimedOut(after) = &death {
             self.log.push(format!(
                 "{} {id} Task timed out after {:.2} seconds",
@@ -421,7 +474,7 @@ impl Environment {
         let report = Report {
             duration,
             memory_mb: self.spec.memory_mb,
-            max_memory_used_mb: log::max_memory_used_mb(self.pid),
+            max_memory_used_mb: log::max_memory_used_mb(self.rt.pid),
             init_duration,
             timed_out,
         };
@@ -432,9 +485,9 @@ impl Environment {
     /// SIGKILLs the process group, reaps the leader, and gives the other members a moment to
     /// die (they are reaped by whoever adopted them, so this only waits, boundedly).
     async fn kill(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
+        if let Some(pgid) = self.rt.pgid.take() {
             signal_group(pgid, Signal::SIGKILL);
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.rt.child.wait()).await;
             for _ in 0..40 {
                 if !process::group_alive(pgid) {
                     break;
@@ -447,18 +500,19 @@ impl Environment {
     /// Stops the runtime: SIGTERM to the group, [`SHUTDOWN_GRACE`] to exit, then SIGKILL, and
     /// waits for the leader to be reaped.
     pub async fn shutdown(mut self) {
-        if let Some(pgid) = self.pgid {
+        if let Some(pgid) = self.rt.pgid {
             signal_group(pgid, Signal::SIGTERM);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await;
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.rt.child.wait()).await;
         }
         self.kill().await;
         self.dead = Some(Death::ShutDown);
     }
 
-    /// Whether the runtime process is still running and the environment usable. A pool should
-    /// check this before reusing a warm environment: a runtime may exit between invocations.
+    /// Whether the runtime process is running and the environment has not failed. A runtime that
+    /// exits between invocations is respawned by the next [`Environment::invoke`] (a cold start),
+    /// so a pool may keep such an environment or drop it; a failed one must be dropped.
     pub fn is_alive(&mut self) -> bool {
-        self.dead.is_none() && matches!(self.child.try_wait(), Ok(None))
+        self.dead.is_none() && matches!(self.rt.child.try_wait(), Ok(None))
     }
 
     /// The log of the last invocation (function output between `START` and `REPORT`).
@@ -482,19 +536,19 @@ impl Environment {
     /// The runtime process id (also its process group id), while it runs.
     #[must_use]
     pub fn pid(&self) -> Option<u32> {
-        self.pid
+        self.rt.pid
     }
 
     /// The `AWS_LAMBDA_RUNTIME_API` value of this environment.
     #[must_use]
     pub fn runtime_api(&self) -> String {
-        self.link.api.runtime_api_env()
+        self.rt.link.api.runtime_api_env()
     }
 }
 
 impl Drop for Environment {
     fn drop(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
+        if let Some(pgid) = self.rt.pgid.take() {
             signal_group(pgid, Signal::SIGKILL);
         }
     }

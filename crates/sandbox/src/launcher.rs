@@ -144,13 +144,11 @@ impl Launcher {
         self
     }
 
-    /// The framed-channel socket path for a new environment, or `None` when this runtime uses
-    /// the HTTP Runtime API.
-    pub(crate) fn framed_socket(&self, kind: RuntimeKind) -> Option<PathBuf> {
-        (kind != RuntimeKind::Provided && self.transport == Transport::Framed).then(|| {
-            self.socket_dir
-                .join(format!("{}.sock", uuid::Uuid::new_v4().simple()))
-        })
+    /// The private directory for framed-channel sockets, or `None` when this runtime uses the
+    /// HTTP Runtime API.
+    pub(crate) fn framed_socket_dir(&self, kind: RuntimeKind) -> Option<PathBuf> {
+        (kind != RuntimeKind::Provided && self.transport == Transport::Framed)
+            .then(|| self.socket_dir.clone())
     }
 
     /// Uses these credentials in function environments instead of the fake default.
@@ -210,7 +208,6 @@ impl Launcher {
         kind: RuntimeKind,
         runtime_api: &str,
         log_stream_name: &str,
-        framed_socket: Option<&Path>,
     ) -> BTreeMap<String, String> {
         let mut env = spec.environment.clone();
         let host_path = std::env::var("PATH")
@@ -255,14 +252,8 @@ impl Launcher {
         }
         // Per-invoke in AWS, and set by the runtime from `Lambda-Runtime-Trace-Id`.
         env.remove("_X_AMZN_TRACE_ID");
-        match framed_socket {
-            // Our bootstrap reads and removes it before user code loads.
-            Some(p) => env.insert(
-                "_PORTICO_RUNTIME_SOCKET".to_owned(),
-                p.to_string_lossy().into_owned(),
-            ),
-            None => env.remove("_PORTICO_RUNTIME_SOCKET"),
-        };
+        // Set per process by the environment for our own bootstraps only; never the user's.
+        env.remove("_PORTICO_RUNTIME_SOCKET");
         env
     }
 }

@@ -337,7 +337,7 @@ async fn flooding_output_stays_bounded() {
 }
 
 #[tokio::test]
-async fn uncaught_exception_is_reported_then_the_runtime_exits() {
+async fn uncaught_exception_is_reported_then_the_environment_resets() {
     let f = Fixture::new();
     f.file("index.js", "exports.handler = (event, context, callback) => { setTimeout(() => { throw new TypeError('late boom'); }, 10); };\n");
     let mut env = f
@@ -346,7 +346,8 @@ async fn uncaught_exception_is_reported_then_the_runtime_exits() {
     let e = function_error(&invoke(&mut env, "u-1", "{}").await);
     assert_eq!(e["errorType"], "TypeError");
     assert_eq!(e["errorMessage"], "late boom");
-    // As the official runtime, the process exits (129) after reporting; the pool sees it dead.
+    // As the official runtime, the process exits (129) after reporting.
+    let first = env.pid();
     for _ in 0..100 {
         if !env.is_alive() {
             break;
@@ -354,20 +355,25 @@ async fn uncaught_exception_is_reported_then_the_runtime_exits() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(!env.is_alive());
-    assert_eq!(
-        failed(&invoke(&mut env, "u-2", "{}").await),
-        (
-            "Runtime.ExitError".to_owned(),
-            "RequestId: u-2 Error: Runtime exited with error: exit status 129".to_owned()
-        )
-    );
+    // The next invocation resets the environment (a cold start in a new process), as Lambda does.
+    let e = function_error(&invoke(&mut env, "u-2", "{}").await);
+    assert_eq!(e["errorMessage"], "late boom");
+    assert_ne!(env.pid(), first);
+    assert!(env.last_log().text().contains("\tInit Duration: "));
+    common::group_members(first.unwrap())
+        .is_empty()
+        .then_some(())
+        .unwrap();
 }
 
 #[tokio::test]
 async fn both_channels_serve_the_seed_and_hide_the_private_socket() {
     for f in [Fixture::http(), Fixture::new()] {
         f.file("index.mjs", SEED);
-        f.file("env.js", "exports.handler = async () => [process.env._PORTICO_RUNTIME_SOCKET ?? null, process.env.AWS_LAMBDA_RUNTIME_API.length > 10];\n");
+        f.file(
+            "env.js",
+            "exports.handler = async () => [process.env._PORTICO_RUNTIME_SOCKET ?? null, process.env.AWS_LAMBDA_RUNTIME_API.length > 10];\n",
+        );
         f.file(
             "crash.js",
             "exports.handler = async () => process.exit(7);\n",
