@@ -21,6 +21,7 @@ mod params;
 mod proxy;
 pub mod snapshot;
 pub mod target;
+pub mod v2;
 
 use std::collections::HashMap;
 use std::sync::Arc;

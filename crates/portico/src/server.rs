@@ -12,7 +12,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portico_apigw::ApiGateway;
+use portico_apigwv2::ApiGatewayV2;
 use portico_core::{AwsError, Invoker, Scope, StageSink};
+use portico_dataplane::v2::{HttpApiPlane, api_id_from_host};
 use portico_dataplane::{ClientInfo, DataPlane, parse_invoke_target};
 use portico_lambda::{Lambda, LambdaConfig};
 use portico_protocol::{OperationRouter, Service, bind_input, detect, error_response};
@@ -34,6 +36,10 @@ struct App {
     lambda: Arc<Lambda>,
     dataplane: Arc<DataPlane>,
     apigateway_ops: OperationRouter,
+    // API Gateway v2 (HTTP and WebSocket APIs): its own control plane and data plane.
+    apigwv2: ApiGatewayV2,
+    httpapi: Arc<HttpApiPlane>,
+    apigatewayv2_ops: OperationRouter,
     lambda_ops: OperationRouter,
 }
 
@@ -66,6 +72,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stages = portico_apigw::publish_all_stages(store.as_ref(), sink.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("cannot load deployed stages: {e}"))?;
+    let httpapi = Arc::new(HttpApiPlane::new(lambda.clone()));
+    let v2_sink: Arc<dyn StageSink> = httpapi.clone();
+    let v2_stages = portico_apigwv2::publish_all_stages(store.as_ref(), v2_sink.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load deployed v2 stages: {e}"))?;
     let app = Arc::new(App {
         account_id: args.account_id.clone(),
         default_region: args.default_region.clone(),
@@ -73,6 +84,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         lambda: lambda.clone(),
         dataplane,
         apigateway_ops: OperationRouter::new(portico_model::apigateway::OPERATIONS),
+        apigwv2: ApiGatewayV2::new(store.clone(), v2_sink, args.listen.port()),
+        httpapi,
+        apigatewayv2_ops: OperationRouter::new(portico_model::apigatewayv2::OPERATIONS),
         lambda_ops: OperationRouter::new(portico_model::lambda::OPERATIONS),
     });
 
@@ -83,6 +97,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen = %args.listen,
         data_dir = %data_dir.display(),
         stages,
+        v2_stages,
         startup_ms = started.elapsed().as_millis() as u64,
         "portico is serving"
     );
@@ -204,6 +219,22 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Respo
         .or_else(|| request.uri().host())
         .unwrap_or("")
         .to_owned();
+    if let Some(api_id) = api_id_from_host(&host)
+        && app.httpapi.serves(api_id)
+    {
+        let api_id = api_id.to_owned();
+        let (parts, body) = request.into_parts();
+        let Ok(body) = read_body(body, MAX_DATA_PLANE_BODY).await else {
+            return portico_dataplane::v2::payload_too_large();
+        };
+        let client = ClientInfo {
+            source_ip: peer.ip().to_string(),
+        };
+        return app
+            .httpapi
+            .handle(&api_id, &host, Request::from_parts(parts, body), &client)
+            .await;
+    }
     if let Some(target) = parse_invoke_target(&host, path) {
         let (parts, body) = request.into_parts();
         let Ok(body) = read_body(body, MAX_DATA_PLANE_BODY).await else {
@@ -228,7 +259,7 @@ async fn internal_endpoint(app: &App, path: String) -> Response<Bytes> {
             serde_json::json!({
                 "status": "ok",
                 "version": env!("CARGO_PKG_VERSION"),
-                "stages": app.dataplane.stage_count(),
+                "stages": app.dataplane.stage_count() + app.httpapi.stage_count(),
             }),
         );
     }
@@ -286,13 +317,7 @@ async fn run_operation(
     let router = match service {
         Service::ApiGateway => &app.apigateway_ops,
         Service::Lambda => &app.lambda_ops,
-        Service::ApiGatewayV2 => {
-            return Err(AwsError::new(
-                "NotImplementedException",
-                501,
-                "Portico does not serve apigatewayv2 (HTTP and WebSocket APIs) yet",
-            ));
-        }
+        Service::ApiGatewayV2 => &app.apigatewayv2_ops,
     };
     let query: Vec<(String, String)> = request
         .uri()
@@ -309,9 +334,9 @@ async fn run_operation(
         .await
         .map_err(|()| AwsError::request_too_large("Request must be smaller than 75497472 bytes"))?;
     let input = bind_input(routed, &query, &parts.headers, body)?;
-    if service == Service::Lambda {
-        app.lambda.handle(scope, input).await
-    } else {
-        app.apigw.handle(scope, input).await
+    match service {
+        Service::Lambda => app.lambda.handle(scope, input).await,
+        Service::ApiGateway => app.apigw.handle(scope, input).await,
+        Service::ApiGatewayV2 => app.apigwv2.handle(scope, input).await,
     }
 }

@@ -164,6 +164,10 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         stage_name: key.stage_name.clone(),
         variables: stage.stage_variables.unwrap_or_default(),
         router: builder.build(),
-        cors: frozen.api.cors_configuration.as_ref().map(CompiledCors::new),
+        cors: frozen
+            .api
+            .cors_configuration
+            .as_ref()
+            .map(CompiledCors::new),
     }
 }

@@ -20,7 +20,11 @@ pub(crate) struct CompiledCors {
 fn joined(values: Option<&Vec<String>>, lower: bool) -> Option<String> {
     let values = values.filter(|v| !v.is_empty())?;
     let text = values.join(",");
-    Some(if lower { text.to_ascii_lowercase() } else { text })
+    Some(if lower {
+        text.to_ascii_lowercase()
+    } else {
+        text
+    })
 }
 
 const CORS_HEADERS: [&str; 6] = [
@@ -132,7 +136,10 @@ mod tests {
     fn request(origin: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert("origin", HeaderValue::from_str(origin).unwrap());
-        h.insert("access-control-request-method", HeaderValue::from_static("GET"));
+        h.insert(
+            "access-control-request-method",
+            HeaderValue::from_static("GET"),
+        );
         h
     }
 

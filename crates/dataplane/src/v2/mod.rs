@@ -42,6 +42,15 @@ pub struct HttpApiPlane {
     invoker: Arc<dyn Invoker>,
 }
 
+/// A body over the 10 MB payload limit: `413 {"message":"Request Entity Too Large"}`.
+pub fn payload_too_large() -> Response<Bytes> {
+    serve::gateway(
+        413,
+        "Request Entity Too Large",
+        &portico_core::ids::extended_request_id(),
+    )
+}
+
 /// The API id of a host-style invoke URL (`{api-id}.execute-api.{anything}`).
 pub fn api_id_from_host(host: &str) -> Option<&str> {
     let hostname = host.split(':').next().unwrap_or(host);

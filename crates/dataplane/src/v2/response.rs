@@ -146,7 +146,10 @@ mod tests {
         let r = parse_v2(br#"{"hello":"world"}"#).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.body, Bytes::from(r#"{"hello":"world"}"#));
-        assert_eq!(r.headers, vec![("content-type".into(), "application/json".into())]);
+        assert_eq!(
+            r.headers,
+            vec![("content-type".into(), "application/json".into())]
+        );
         let r = parse_v2(br#""Hello""#).unwrap();
         assert_eq!(r.body, Bytes::from("Hello"));
         let r = parse_v2(b"42").unwrap();
@@ -182,7 +185,10 @@ mod tests {
     fn v1_follows_rest_rules_and_decodes_base64() {
         let r = parse_v1(br#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#).unwrap();
         assert_eq!(r.body, Bytes::from("hi"));
-        assert_eq!(r.headers, vec![("content-type".into(), "application/json".into())]);
+        assert_eq!(
+            r.headers,
+            vec![("content-type".into(), "application/json".into())]
+        );
         assert!(parse_v1(br#"{"hello":"world"}"#).is_none());
     }
 }
