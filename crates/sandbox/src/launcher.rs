@@ -320,6 +320,70 @@ async fn resolve_interpreter(kind: RuntimeKind, runtime: &str) -> Result<PathBuf
 mod tests {
     use super::*;
 
+    fn spec(runtime: &str) -> FunctionSpec {
+        FunctionSpec {
+            function_name: "f".to_owned(),
+            function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:f".to_owned(),
+            version: "$LATEST".to_owned(),
+            runtime: runtime.to_owned(),
+            handler: "index.handler".to_owned(),
+            code_dir: PathBuf::from("/code"),
+            environment: BTreeMap::from([
+                ("AWS_REGION".to_owned(), "mars-1".to_owned()),
+                ("TZ".to_owned(), "Europe/Paris".to_owned()),
+                ("_PORTICO_RUNTIME_SOCKET".to_owned(), "/tmp/x".to_owned()),
+                ("MINE".to_owned(), "1".to_owned()),
+            ]),
+            memory_mb: 256,
+            timeout: std::time::Duration::from_secs(3),
+            region: "eu-west-1".to_owned(),
+            account_id: "123456789012".to_owned(),
+        }
+    }
+
+    #[test]
+    fn environment_contract_reserved_win_unreserved_yield() {
+        let dir = std::env::temp_dir().join(format!("portico-launcher-{}", std::process::id()));
+        let l = Launcher::new(&dir).unwrap();
+        let env = l.environment(
+            &spec("nodejs20.x"),
+            RuntimeKind::Node,
+            "127.0.0.1:9001",
+            "2024/01/01/[$LATEST]abc",
+        );
+        let get = |k: &str| env.get(k).map(String::as_str);
+        assert_eq!(get("AWS_REGION"), Some("eu-west-1"));
+        assert_eq!(get("AWS_DEFAULT_REGION"), Some("eu-west-1"));
+        assert_eq!(get("TZ"), Some("Europe/Paris"));
+        assert_eq!(get("LANG"), Some("en_US.UTF-8"));
+        assert_eq!(get("MINE"), Some("1"));
+        assert_eq!(get("_PORTICO_RUNTIME_SOCKET"), None);
+        assert_eq!(get("_HANDLER"), Some("index.handler"));
+        assert_eq!(get("AWS_EXECUTION_ENV"), Some("AWS_Lambda_nodejs20.x"));
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_NAME"), Some("f"));
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), Some("256"));
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_VERSION"), Some("$LATEST"));
+        assert_eq!(get("AWS_LAMBDA_INITIALIZATION_TYPE"), Some("on-demand"));
+        assert_eq!(get("AWS_LAMBDA_LOG_GROUP_NAME"), Some("/aws/lambda/f"));
+        assert_eq!(
+            get("AWS_LAMBDA_LOG_STREAM_NAME"),
+            Some("2024/01/01/[$LATEST]abc")
+        );
+        assert_eq!(get("AWS_LAMBDA_RUNTIME_API"), Some("127.0.0.1:9001"));
+        assert_eq!(get("LAMBDA_TASK_ROOT"), Some("/code"));
+        assert_eq!(get("AWS_ACCESS_KEY_ID"), Some("ASIAPORTICOLOCAL0000"));
+        assert_eq!(get("AWS_ACCESS_KEY"), get("AWS_ACCESS_KEY_ID"));
+        assert!(get("AWS_SECRET_ACCESS_KEY").is_some() && get("AWS_SESSION_TOKEN").is_some());
+        let env = l.environment(
+            &spec("provided.al2023"),
+            RuntimeKind::Provided,
+            "127.0.0.1:9001",
+            "s",
+        );
+        assert_eq!(env.get("AWS_EXECUTION_ENV"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn runtime_ids_are_classified() {
         assert_eq!(RuntimeKind::of("nodejs20.x"), Some(RuntimeKind::Node));

@@ -150,6 +150,22 @@ impl InvokeOutcome {
 mod tests {
     use super::*;
 
+    /// Pools move environments across tasks and await invocations inside spawned tasks.
+    #[test]
+    fn environments_and_their_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        fn send_type<T: Send>() {}
+        send_type::<Environment>();
+        send_type::<Launcher>();
+        #[allow(clippy::diverging_sub_expression, unreachable_code, unused_variables)]
+        let _ = || {
+            let env: &mut Environment = unimplemented!();
+            send(&env.invoke(InvokeInput::new("id", "{}")));
+            let env: Environment = unimplemented!();
+            send(&env.shutdown());
+        };
+    }
+
     #[test]
     fn failure_payloads_use_aws_field_order() {
         let o = InvokeOutcome::Failed {
