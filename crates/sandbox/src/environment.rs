@@ -215,10 +215,12 @@ impl Plan {
         }
         process::isolate(&mut cmd);
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(|source| StartError::Spawn {
-            program: self.program.clone(),
-            source,
-        })?;
+        let mut child = process::spawn(cmd)
+            .await
+            .map_err(|source| StartError::Spawn {
+                program: self.program.clone(),
+                source,
+            })?;
         let pid = child.id();
         let output = OutputPump::new(
             child.stdout.take(),

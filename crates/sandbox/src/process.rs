@@ -1,18 +1,17 @@
 //! Process-group plumbing: every runtime runs in its own group, dies with the server, and is
 //! killed as a group so helpers it forked (a shell bootstrap's `curl`) go with it.
 
+use std::io;
 use std::process::ExitStatus;
+use std::sync::OnceLock;
+use std::sync::mpsc;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// Puts the child in a new process group and arranges for the kernel to SIGKILL it when the
-/// server dies, even by `kill -9`.
-///
-/// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, so environments must be
-/// started from a long-lived runtime thread (any tokio worker or `current_thread` runtime),
-/// not from a `spawn_blocking` thread that may be retired.
+/// server dies, even by `kill -9`. Spawn such a command with [`spawn`].
 #[allow(unsafe_code)]
 pub(crate) fn isolate(cmd: &mut tokio::process::Command) {
     let parent = std::process::id();
@@ -30,6 +29,57 @@ pub(crate) fn isolate(cmd: &mut tokio::process::Command) {
             Ok(())
         });
     }
+}
+
+struct Job {
+    cmd: tokio::process::Command,
+    handle: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<io::Result<tokio::process::Child>>,
+}
+
+/// The one thread that forks runtimes. It never exits, because `PR_SET_PDEATHSIG` fires when
+/// the *thread* that forked a child exits, not only its process: forking from a tokio worker
+/// would tie the runtime's life to that worker (which `block_in_place` can retire).
+static SPAWNER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
+
+fn spawner() -> Option<&'static mpsc::Sender<Job>> {
+    SPAWNER
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let started = std::thread::Builder::new()
+                .name("portico-spawner".to_owned())
+                .spawn(move || {
+                    // The sender lives in a static, so this loop only ends with the process.
+                    for mut job in rx {
+                        // Register the child with the caller's runtime (reaping, pipes).
+                        let _guard = job.handle.enter();
+                        let _ = job.reply.send(job.cmd.spawn());
+                    }
+                });
+            started.ok().map(|_| tx)
+        })
+        .as_ref()
+}
+
+/// Spawns an [`isolate`]d command from the long-lived spawner thread; must be called inside a
+/// tokio runtime. Falls back to the calling thread if the spawner thread could not be created.
+pub(crate) async fn spawn(mut cmd: tokio::process::Command) -> io::Result<tokio::process::Child> {
+    let Some(tx) = spawner() else {
+        tracing::warn!("no spawner thread; forking runtime from the calling thread");
+        return cmd.spawn();
+    };
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let job = Job {
+        cmd,
+        handle: tokio::runtime::Handle::current(),
+        reply,
+    };
+    if let Err(mpsc::SendError(job)) = tx.send(job) {
+        let mut cmd = job.cmd;
+        return cmd.spawn();
+    }
+    rx.await
+        .unwrap_or_else(|_| Err(io::Error::other("spawner thread vanished")))
 }
 
 /// Sends `signal` to every process of the group; a group that is already gone is not an error.

@@ -151,6 +151,36 @@ async fn dropping_an_environment_kills_its_process_group() {
     panic!("runtime {pid} survived its environment");
 }
 
+/// `PR_SET_PDEATHSIG` follows the forking *thread*: an environment started from a blocking-pool
+/// thread must survive that thread's retirement.
+#[test]
+fn runtimes_outlive_the_thread_that_started_them() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_keep_alive(Duration::from_millis(50))
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let f = Fixture::new();
+        f.file("index.js", "exports.handler = async () => 'alive';\n");
+        let spec = f.spec("nodejs20.x", "index.handler", Duration::from_secs(3));
+        let handle = tokio::runtime::Handle::current();
+        let launcher = f.launcher_handle();
+        let mut env = tokio::task::spawn_blocking(move || {
+            handle
+                .block_on(Environment::start(spec, &launcher))
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        // Let the blocking thread idle out and exit.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(response(&invoke(&mut env, "b-1", "{}").await), r#""alive""#);
+        env.shutdown().await;
+    });
+}
+
 /// Run as a child process by `runtimes_die_with_a_killed_server`: starts an environment, prints
 /// the runtime's pid, and waits to be killed.
 #[tokio::test]

@@ -12,13 +12,13 @@ use tempfile::TempDir;
 
 pub struct Fixture {
     pub dir: TempDir,
-    pub launcher: Launcher,
+    pub launcher: Arc<Launcher>,
 }
 
 impl Fixture {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let launcher = Launcher::new(dir.path().join("runtime")).unwrap();
+        let launcher = Arc::new(Launcher::new(dir.path().join("runtime")).unwrap());
         std::fs::create_dir_all(dir.path().join("code")).unwrap();
         Self { dir, launcher }
     }
@@ -26,11 +26,17 @@ impl Fixture {
     /// Our bootstraps on the standard HTTP Runtime API instead of the framed channel.
     pub fn http() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let launcher = Launcher::new(dir.path().join("runtime"))
-            .unwrap()
-            .with_transport(portico_sandbox::Transport::RuntimeApi);
+        let launcher = Arc::new(
+            Launcher::new(dir.path().join("runtime"))
+                .unwrap()
+                .with_transport(portico_sandbox::Transport::RuntimeApi),
+        );
         std::fs::create_dir_all(dir.path().join("code")).unwrap();
         Self { dir, launcher }
+    }
+
+    pub fn launcher_handle(&self) -> Arc<Launcher> {
+        Arc::clone(&self.launcher)
     }
 
     pub fn code(&self) -> std::path::PathBuf {
