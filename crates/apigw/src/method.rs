@@ -231,6 +231,28 @@ pub(crate) async fn delete_method_response(
     Ok(OperationOutput::empty(op))
 }
 
+/// The URI with every `${stageVariables.x}` replaced by a plain name, so that a function
+/// named by a stage variable validates as the ARN it becomes at request time.
+fn without_stage_variables(uri: &str) -> String {
+    let mut out = String::with_capacity(uri.len());
+    let mut rest = uri;
+    while let Some(start) = rest.find("${stageVariables.") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                out.push_str("stageVariable");
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Checks an integration's type, method and URI as AWS does on PutIntegration.
 fn check_integration(
     kind: &str,
@@ -276,7 +298,9 @@ fn check_integration(
                     "AWS ARN for integration must contain path or action",
                 ));
             }
-            if kind == "AWS_PROXY" && parse_lambda_integration_uri(uri).is_none() {
+            if kind == "AWS_PROXY"
+                && parse_lambda_integration_uri(&without_stage_variables(uri)).is_none()
+            {
                 return Err(AwsError::bad_request(
                     "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.",
                 ));
@@ -499,4 +523,23 @@ pub(crate) async fn delete_integration_response(
     }
     call.save_api(&doc, Some(version)).await?;
     Ok(OperationOutput::empty(op))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_variables_in_lambda_uris_validate() {
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:${stageVariables.fn}/invocations";
+        assert_eq!(
+            without_stage_variables(uri),
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:stageVariable/invocations"
+        );
+        assert!(check_integration("AWS_PROXY", Some("POST"), Some(uri)).is_ok());
+        assert_eq!(
+            without_stage_variables("a${stageVariables.x"),
+            "a${stageVariables.x"
+        );
+    }
 }

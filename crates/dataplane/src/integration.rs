@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use portico_core::{AwsError, InvocationType, InvokeRequest, InvokeResult, Invoker, ids};
@@ -170,6 +172,14 @@ impl Exchange<'_> {
                 _ => Err(GatewayResponse::unsupported_media_type()),
             },
         }
+    }
+
+    /// Whether the request's first `Accept` media type is one of the binary media types.
+    pub(crate) fn accepts_binary(&self) -> bool {
+        self.parts
+            .header("accept")
+            .and_then(|a| a.split(',').next())
+            .is_some_and(|first| self.stage.is_binary(first))
     }
 
     fn source_arn(&self) -> String {
@@ -368,14 +378,7 @@ async fn lambda_proxy(
     target: &LambdaTarget,
     timeout: Duration,
 ) -> Result<Response<Bytes>, GatewayResponse> {
-    let event = proxy::event(
-        exchange.stage,
-        exchange.method,
-        &exchange.meta,
-        &exchange.parts,
-        &exchange.path_parameters,
-        &exchange.body,
-    );
+    let event = proxy::event(exchange);
     let result = exchange
         .invoke(invoker, target, timeout, Bytes::from(event))
         .await?;
@@ -392,13 +395,33 @@ async fn lambda_proxy(
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.clone())
         .unwrap_or_else(|| "application/json".to_owned());
-    let mut response = exchange.base_response(parsed.status, &content_type, parsed.body, true);
+    // A base64 body is decoded only when the client's first Accept type is binary; otherwise
+    // the base64 text itself is the body, as AWS answers.
+    let body = if parsed.is_base64 && exchange.accepts_binary() {
+        match BASE64.decode(&parsed.body) {
+            Ok(decoded) => Bytes::from(decoded),
+            Err(error) => {
+                tracing::warn!(api = %exchange.stage.api_id, %error, "Execution failed due to configuration error: Lambda proxy body is not valid base64");
+                return Err(GatewayResponse::bad_gateway());
+            }
+        }
+    } else {
+        parsed.body
+    };
+    let mut response = exchange.base_response(parsed.status, &content_type, body, true);
+    let mut first = true;
     for (name, value) in parsed.headers {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
-            response.headers_mut().insert(n, v);
+            // The function's Content-Type replaces the default; every other name may repeat.
+            if n == http::header::CONTENT_TYPE && first {
+                response.headers_mut().insert(n, v);
+                first = false;
+            } else {
+                response.headers_mut().append(n, v);
+            }
         }
     }
     Ok(response)

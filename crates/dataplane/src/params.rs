@@ -85,7 +85,7 @@ impl RequestParts {
     }
 }
 
-fn last_values(pairs: &[(String, String)], ignore_case: bool) -> Vec<(String, String)> {
+pub(crate) fn last_values(pairs: &[(String, String)], ignore_case: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
         let same = |existing: &String| {

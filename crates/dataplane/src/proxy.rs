@@ -4,9 +4,12 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::context::{RequestMeta, proxy_request_context};
-use crate::params::{RequestParts, multi_values};
-use crate::snapshot::{CompiledMethod, CompiledStage};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::context::proxy_request_context;
+use crate::integration::{Exchange, trace_id};
+use crate::params::{last_values, multi_values};
 
 fn string_map(pairs: Vec<(String, String)>) -> Value {
     if pairs.is_empty() {
@@ -32,23 +35,55 @@ fn multi_map(pairs: Vec<(String, Vec<String>)>) -> Value {
     )
 }
 
-/// Builds the REST proxy event.
-pub(crate) fn event(
-    stage: &CompiledStage,
-    method: &CompiledMethod,
-    meta: &RequestMeta,
-    parts: &RequestParts,
-    path_parameters: &[(&str, &str)],
-    body: &[u8],
-) -> Vec<u8> {
+/// The request headers as the function sees them: the client's, plus the ones the gateway
+/// adds in front of every integration (`X-Amzn-Trace-Id`, `X-Forwarded-*`).
+fn event_headers(exchange: &Exchange<'_>) -> Vec<(String, String)> {
+    let parts = &exchange.parts;
+    let mut headers = parts.headers.clone();
+    if parts.header("x-amzn-trace-id").is_none() {
+        headers.push((
+            "X-Amzn-Trace-Id".to_owned(),
+            trace_id(exchange.meta.request_time_epoch),
+        ));
+    }
+    let forwarded_for = match parts.header("x-forwarded-for") {
+        Some(previous) => format!("{previous}, {}", exchange.meta.source_ip),
+        None => exchange.meta.source_ip.clone(),
+    };
+    headers.retain(|(n, _)| {
+        !n.eq_ignore_ascii_case("x-forwarded-for")
+            && !n.eq_ignore_ascii_case("x-forwarded-port")
+            && !n.eq_ignore_ascii_case("x-forwarded-proto")
+    });
+    let port = parts
+        .header("host")
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, p)| p.to_owned())
+        .unwrap_or_else(|| "80".to_owned());
+    headers.push(("X-Forwarded-For".to_owned(), forwarded_for));
+    headers.push(("X-Forwarded-Port".to_owned(), port));
+    headers.push(("X-Forwarded-Proto".to_owned(), "http".to_owned()));
+    headers
+}
+
+/// Builds the REST proxy event. A request whose `Content-Type` is one of the API's binary
+/// media types carries its body base64-encoded, with `isBase64Encoded: true`.
+pub(crate) fn event(exchange: &Exchange<'_>) -> Vec<u8> {
+    let (stage, method, meta, parts) = (
+        exchange.stage,
+        exchange.method,
+        &exchange.meta,
+        &exchange.parts,
+    );
+    let headers = event_headers(exchange);
     let mut event = Map::with_capacity(12);
     event.insert("resource".into(), method.resource_path.clone().into());
     event.insert("path".into(), meta.path.clone().into());
     event.insert("httpMethod".into(), meta.http_method.clone().into());
-    event.insert("headers".into(), string_map(parts.single_headers()));
+    event.insert("headers".into(), string_map(last_values(&headers, true)));
     event.insert(
         "multiValueHeaders".into(),
-        multi_map(multi_values(&parts.headers, true)),
+        multi_map(multi_values(&headers, true)),
     );
     event.insert(
         "queryStringParameters".into(),
@@ -61,7 +96,8 @@ pub(crate) fn event(
     event.insert(
         "pathParameters".into(),
         string_map(
-            path_parameters
+            exchange
+                .path_parameters
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
@@ -81,15 +117,24 @@ pub(crate) fn event(
         "requestContext".into(),
         proxy_request_context(stage, method, meta),
     );
+    let binary = parts
+        .header("content-type")
+        .is_some_and(|ct| stage.is_binary(ct));
+    let body = &exchange.body;
     event.insert(
         "body".into(),
         if body.is_empty() {
             Value::Null
+        } else if binary {
+            Value::String(BASE64.encode(body))
         } else {
             Value::String(String::from_utf8_lossy(body).into_owned())
         },
     );
-    event.insert("isBase64Encoded".into(), false.into());
+    event.insert(
+        "isBase64Encoded".into(),
+        (binary && !body.is_empty()).into(),
+    );
     serde_json::to_vec(&Value::Object(event)).unwrap_or_default()
 }
 
@@ -97,10 +142,11 @@ pub(crate) fn event(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProxyResponse {
     pub status: u16,
-    /// Header name and value; a name that appears in both `multiValueHeaders` and `headers` is
-    /// sent once, its values joined with `, ` (multi-values first).
+    /// Header lines in order: each `multiValueHeaders` value on its own line, then the
+    /// `headers` value unless the same name already carries that exact value.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    pub is_base64: bool,
 }
 
 fn scalar_text(value: &Value) -> Option<String> {
@@ -121,6 +167,7 @@ pub(crate) fn parse_response(payload: &[u8]) -> Option<ProxyResponse> {
     let mut single: Vec<(String, String)> = Vec::new();
     let mut multi: Vec<(String, Vec<String>)> = Vec::new();
     let mut body = Bytes::new();
+    let mut is_base64 = false;
     for (key, value) in map {
         match key.as_str() {
             "statusCode" => {
@@ -168,7 +215,8 @@ pub(crate) fn parse_response(payload: &[u8]) -> Option<ProxyResponse> {
                 _ => return None,
             },
             "isBase64Encoded" => match value {
-                Value::Null | Value::Bool(_) => {}
+                Value::Null => {}
+                Value::Bool(b) => is_base64 = b,
                 _ => return None,
             },
             _ => return None,
@@ -176,20 +224,23 @@ pub(crate) fn parse_response(payload: &[u8]) -> Option<ProxyResponse> {
     }
     let mut headers: Vec<(String, String)> = Vec::new();
     for (name, values) in multi {
-        let mut values = values;
-        if let Some(pos) = single
-            .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
-        {
-            values.push(single.remove(pos).1);
+        for value in values {
+            headers.push((name.clone(), value));
         }
-        headers.push((name, values.join(", ")));
     }
-    headers.extend(single);
+    for (name, value) in single {
+        let duplicate = headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(&name) && *v == value);
+        if !duplicate {
+            headers.push((name, value));
+        }
+    }
     Some(ProxyResponse {
         status,
         headers,
         body,
+        is_base64,
     })
 }
 
@@ -215,8 +266,24 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(
             r.headers,
-            vec![("X".into(), "value-multi, value-solo".into())]
+            vec![
+                ("X".into(), "value-multi".into()),
+                ("X".into(), "value-solo".into())
+            ]
         );
+        let r = parse_response(
+            br#"{"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"headers":{"set-cookie":"a=1"},"isBase64Encoded":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.headers,
+            vec![
+                ("Set-Cookie".into(), "a=1".into()),
+                ("Set-Cookie".into(), "b=2".into())
+            ]
+        );
+        assert!(r.is_base64);
+        assert!(parse_response(br#"{"isBase64Encoded":"yes"}"#).is_none());
         assert!(parse_response(br#"{"statusCode":200,"wrongValue":"value"}"#).is_none());
         assert!(parse_response(br#""hello""#).is_none());
         assert!(parse_response(br#"{"statusCode":"abc"}"#).is_none());

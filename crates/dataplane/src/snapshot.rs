@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use portico_core::arn::parse_lambda_integration_uri;
 use portico_core::{DeployedStage, StageKey};
-use portico_model::apigateway::{Integration, IntegrationResponse, Method, Resource};
+use portico_model::apigateway::{Integration, IntegrationResponse, Method, Resource, RestApi};
 use portico_route::{Router, RouterBuilder};
 use portico_vtl::Template;
 use regex::Regex;
@@ -25,7 +25,26 @@ pub struct CompiledStage {
     pub stage_name: String,
     pub deployment_id: String,
     pub variables: BTreeMap<String, String>,
+    /// The API's `binaryMediaTypes` (`image/png`, `image/*`, `*/*`).
+    pub binary_media_types: Vec<String>,
     pub router: Router<Arc<CompiledMethod>>,
+}
+
+impl CompiledStage {
+    /// Whether a `Content-Type` or `Accept` media type is one of the binary media types.
+    pub fn is_binary(&self, media_type: &str) -> bool {
+        let wanted = media_type.split(';').next().unwrap_or("").trim();
+        let Some((kind, sub)) = wanted.split_once('/') else {
+            return false;
+        };
+        self.binary_media_types.iter().any(|listed| {
+            let Some((lk, ls)) = listed.split_once('/') else {
+                return false;
+            };
+            (lk == "*" || lk.eq_ignore_ascii_case(kind))
+                && (ls == "*" || ls.eq_ignore_ascii_case(sub))
+        })
+    }
 }
 
 /// One method of one resource.
@@ -140,6 +159,8 @@ struct Frozen {
     id: String,
     #[serde(default)]
     resources: Vec<Resource>,
+    #[serde(default)]
+    api: Option<RestApi>,
 }
 
 fn compile_templates(
@@ -338,7 +359,7 @@ fn compile_integration(
 pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
     let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
         tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "deployment is unreadable");
-        Frozen { id: String::new(), resources: Vec::new() }
+        Frozen { id: String::new(), resources: Vec::new(), api: None }
     });
     let variables: BTreeMap<String, String> = deployed
         .stage
@@ -370,6 +391,10 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         stage_name: key.stage_name.clone(),
         deployment_id: frozen.id,
         variables,
+        binary_media_types: frozen
+            .api
+            .and_then(|api| api.binary_media_types)
+            .unwrap_or_default(),
         router: builder.build(),
     }
 }
