@@ -2,18 +2,22 @@
 //! capture.
 //!
 //! An [`Environment`] is one runtime process (real `node`, `python3`, or a `provided*` package's
-//! own `bootstrap`) in its own process group, talking the standard Lambda Runtime API to its own
-//! loopback listener (`portico-rapi`). Node.js and Python run our bootstraps, shipped inside the
-//! binary and written out once by the [`Launcher`]; they mirror the official runtimes' handler
-//! resolution, `context` objects and error documents, and speak the Runtime API through a lean
-//! hand-written HTTP/1.1 client.
+//! own `bootstrap`) in its own process group, with its own loopback Runtime API listener
+//! (`portico-rapi`). `provided*` runtimes speak the standard Runtime API. Node.js and Python run
+//! our bootstraps, shipped inside the binary and written out once by the [`Launcher`]; they
+//! mirror the official runtimes' handler resolution, `context` objects, log format and error
+//! documents, and by default talk to us over the private framed Unix-socket channel
+//! ([`Transport::Framed`]); [`Transport::RuntimeApi`] makes them use the standard HTTP Runtime
+//! API through a lean hand-written client instead.
 //!
 //! Guarantees: a timeout or crash kills only that environment's process group; dropping an
 //! environment kills it; runtime processes die with the server even on `kill -9`
-//! (`PR_SET_PDEATHSIG`); captured output is bounded per invocation.
+//! (`PR_SET_PDEATHSIG`, set from a dedicated spawner thread that never exits); captured output is
+//! bounded per invocation; a runtime that exits between invocations is respawned by the next one.
 //!
-//! What this crate is not: it keeps no pool, applies no concurrency limit, and renders no HTTP
-//! response; the Lambda service builds those on [`Environment::invoke`] and [`InvokeOutcome`].
+//! What this crate is not: it keeps no pool, applies no concurrency limit, enforces no memory
+//! limit, and renders no HTTP response; the Lambda service builds those on
+//! [`Environment::invoke`] and [`InvokeOutcome`].
 
 mod environment;
 mod extract;
