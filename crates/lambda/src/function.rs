@@ -1,6 +1,7 @@
-//! CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions, DeleteFunction.
+//! CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions, DeleteFunction, and
+//! what every function operation shares: name resolution, the registry snapshot a stored
+//! function becomes, and the one way a function document is changed ([`mutate`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use portico_core::arn::{FunctionRef, function_arn, parse_function_name};
@@ -14,26 +15,17 @@ use portico_model::lambda::{
 };
 use portico_protocol::{OperationOutput, decode};
 use portico_store::{NewDocument, StoreError};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Lambda;
-use crate::code::{decode_zip, ensure_extracted, store_code, task_dir};
+use crate::code::{decode_zip, ensure_extracted, package_dir, remove_unused, store_code, task_dir};
+use crate::concurrency::Gate;
 use crate::pool::Pool;
-use crate::registry::{Function, FunctionKey};
+use crate::registry::{Function, FunctionKey, Version};
+use crate::state::{KIND_FUNCTION, StoredFunction, is_version_number};
 use crate::validate::{check_environment, check_memory, check_role, check_runtime, check_timeout};
 
-pub(crate) const KIND_FUNCTION: &str = "lambda.function";
-
-/// A function as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredFunction {
-    pub configuration: FunctionConfiguration,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<BTreeMap<String, String>>,
-}
-
-fn store_error(error: StoreError) -> AwsError {
+pub(crate) fn store_error(error: StoreError) -> AwsError {
     AwsError::service(format!("The state store failed: {error}"))
 }
 
@@ -44,7 +36,7 @@ fn name_error(value: &str) -> AwsError {
 }
 
 /// Lambda's `LastModified` format: `2024-01-01T00:00:00.000+0000`.
-fn last_modified_now() -> String {
+pub(crate) fn last_modified_now() -> String {
     let now = time::OffsetDateTime::now_utc();
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
@@ -94,11 +86,22 @@ pub(crate) fn not_found(scope: &Scope, name: &str, qualifier: Option<&str>) -> A
     }
 }
 
-/// Only `$LATEST` exists until versions are published.
-fn check_qualifier(scope: &Scope, name: &str, qualifier: Option<&str>) -> Result<(), AwsError> {
-    match qualifier {
-        None | Some("$LATEST") => Ok(()),
-        Some(q) => Err(not_found(scope, name, Some(q))),
+/// Resolves a `FunctionName` that must not carry a qualifier meaning (concurrency, tags of a
+/// function, versions): the qualifier, if any, is ignored as Lambda ignores it.
+pub(crate) fn resolve_unqualified(
+    scope: &Scope,
+    function_name: Option<String>,
+) -> Result<(Scope, String), AwsError> {
+    let (scope, reference) = resolve(scope, function_name, None)?;
+    Ok((scope, reference.name))
+}
+
+impl Lambda {
+    /// The function's current snapshot, or Lambda's not-found error.
+    pub(crate) fn existing(&self, scope: &Scope, name: &str) -> Result<Arc<Function>, AwsError> {
+        self.registry
+            .get(&scope.account_id, &scope.region, name)
+            .ok_or_else(|| not_found(scope, name, None))
     }
 }
 
@@ -107,13 +110,17 @@ fn spec_for(
     configuration: &FunctionConfiguration,
     dir: &std::path::Path,
 ) -> portico_sandbox::FunctionSpec {
+    let sha = configuration.code_sha256.as_deref().unwrap_or_default();
     portico_sandbox::FunctionSpec {
         function_name: key.name.clone(),
-        function_arn: configuration.function_arn.clone().unwrap_or_default(),
-        version: "$LATEST".to_owned(),
+        function_arn: function_arn(&key.region, &key.account_id, &key.name),
+        version: configuration
+            .version
+            .clone()
+            .unwrap_or_else(|| "$LATEST".to_owned()),
         runtime: configuration.runtime.clone().unwrap_or_default(),
         handler: configuration.handler.clone().unwrap_or_default(),
-        code_dir: task_dir(dir),
+        code_dir: task_dir(&package_dir(dir, sha)),
         environment: configuration
             .environment
             .as_ref()
@@ -126,25 +133,140 @@ fn spec_for(
     }
 }
 
-fn register(lambda: &Lambda, key: FunctionKey, stored: StoredFunction) -> Arc<Function> {
-    let scope = Scope::new(key.account_id.clone(), key.region.clone());
-    let dir = lambda.function_dir(&scope, &key.name);
-    let spec = spec_for(&key, &stored.configuration, &dir);
-    let function = Arc::new(Function {
-        configuration: stored.configuration,
-        tags: stored.tags,
-        pool: Pool::new(
+/// A version for `configuration`: the previous snapshot's when it runs exactly the same
+/// code and settings (its environments stay warm), else a fresh pool.
+fn version_for(
+    lambda: &Lambda,
+    key: &FunctionKey,
+    dir: &std::path::Path,
+    configuration: &FunctionConfiguration,
+    previous: Option<&Arc<Version>>,
+) -> Arc<Version> {
+    let spec = spec_for(key, configuration, dir);
+    let pool = match previous {
+        Some(previous) if **previous.pool.spec() == spec => {
+            if previous.configuration == *configuration {
+                return previous.clone();
+            }
+            // New metadata only (a description, a RevisionId): the environments stay warm.
+            previous.pool.clone()
+        }
+        _ => Arc::new(Pool::new(
             Arc::new(spec),
             lambda.launcher.clone(),
             lambda.config.max_environments_per_function,
-        ),
+        )),
+    };
+    Arc::new(Version {
+        configuration: configuration.clone(),
+        pool,
+    })
+}
+
+/// Turns a stored function into the registry's snapshot and publishes it. Pools of the
+/// previous snapshot that are not carried over are retired in the background.
+pub(crate) fn install(
+    lambda: &Lambda,
+    key: FunctionKey,
+    stored: StoredFunction,
+    store_version: u64,
+    previous: Option<&Function>,
+) -> Arc<Function> {
+    let scope = Scope::new(key.account_id.clone(), key.region.clone());
+    let dir = lambda.function_dir(&scope, &key.name);
+    let latest = version_for(
+        lambda,
+        &key,
+        &dir,
+        &stored.configuration,
+        previous.map(|p| &p.latest),
+    );
+    let versions = stored
+        .versions
+        .iter()
+        .filter_map(|c| {
+            let number = c.version.clone()?;
+            let before = previous.and_then(|p| p.versions.get(&number));
+            Some((number, version_for(lambda, &key, &dir, c, before)))
+        })
+        .collect();
+    let gate = previous.map_or_else(
+        || Gate::new(stored.reserved_concurrency),
+        |p| p.gate.clone(),
+    );
+    let function = Arc::new(Function {
+        stored,
+        store_version,
         dir,
+        latest,
+        versions,
+        gate,
     });
     lambda.registry.insert(key, function.clone());
+    if let Some(previous) = previous {
+        let replaced: Vec<Arc<Pool>> = previous
+            .pools()
+            .filter(|old| {
+                !function
+                    .pools()
+                    .any(|new| Arc::ptr_eq(&old.pool, &new.pool))
+            })
+            .map(|old| old.pool.clone())
+            .collect();
+        if !replaced.is_empty() {
+            tokio::spawn(async move {
+                for pool in replaced {
+                    pool.retire().await;
+                }
+            });
+        }
+    }
     function
 }
 
-/// Loads every stored function into the registry (start-up).
+/// The package digests a function still uses.
+pub(crate) fn packages_in_use(stored: &StoredFunction) -> Vec<String> {
+    stored
+        .versions
+        .iter()
+        .chain(std::iter::once(&stored.configuration))
+        .filter_map(|c| c.code_sha256.clone())
+        .collect()
+}
+
+/// Changes one function: runs `change` on a copy of its stored document under the write
+/// lock, writes it back conditionally, and publishes the new snapshot.
+pub(crate) async fn mutate<T>(
+    lambda: &Lambda,
+    scope: &Scope,
+    name: &str,
+    change: impl FnOnce(&mut StoredFunction) -> Result<T, AwsError>,
+) -> Result<(T, Arc<Function>), AwsError> {
+    let _guard = lambda.writes.lock().await;
+    let current = lambda.existing(scope, name)?;
+    let mut stored = current.stored.clone();
+    let result = change(&mut stored)?;
+    let body = serde_json::to_value(&stored)
+        .map_err(|e| AwsError::service(format!("Could not encode the function: {e}")))?;
+    let store_version = lambda
+        .store
+        .put_if_version(
+            NewDocument::new(scope.partition(), KIND_FUNCTION, name, body),
+            current.store_version,
+        )
+        .await
+        .map_err(store_error)?;
+    let key = FunctionKey {
+        account_id: scope.account_id.clone(),
+        region: scope.region.clone(),
+        name: name.to_owned(),
+    };
+    let function = install(lambda, key, stored, store_version, Some(&current));
+    Ok((result, function))
+}
+
+/// Loads every stored function into the registry (start-up), and drops code packages no
+/// configuration uses any more.
 pub(crate) async fn load_all(lambda: &Lambda) -> Result<(), AwsError> {
     let docs = lambda
         .store
@@ -158,15 +280,22 @@ pub(crate) async fn load_all(lambda: &Lambda) -> Result<(), AwsError> {
         let stored: StoredFunction = serde_json::from_value(doc.body)
             .map_err(|e| AwsError::service(format!("A stored function is unreadable: {e}")))?;
         let dir = lambda.function_dir(&scope, &doc.id);
-        if let Err(error) = ensure_extracted(dir).await {
-            tracing::warn!(function = %doc.id, %error, "function code could not be restored");
+        let in_use = packages_in_use(&stored);
+        for sha in &in_use {
+            if let Err(error) = ensure_extracted(dir.clone(), sha).await {
+                tracing::warn!(function = %doc.id, %error, "function code could not be restored");
+            }
         }
+        remove_unused(dir, in_use).await;
+        lambda
+            .account
+            .add_reserved(i64::from(stored.reserved_concurrency.unwrap_or(0)));
         let key = FunctionKey {
             account_id: scope.account_id,
             region: scope.region,
             name: doc.id,
         };
-        register(lambda, key, stored);
+        install(lambda, key, stored, doc.version, None);
     }
     Ok(())
 }
@@ -298,26 +427,29 @@ pub(crate) async fn create(
         }),
         ..Default::default()
     };
-    let stored = StoredFunction {
+    let mut stored = StoredFunction {
         configuration: configuration.clone(),
         tags: req.tags,
+        ..Default::default()
     };
+    let published = req
+        .publish
+        .unwrap_or(false)
+        .then(|| crate::versions::snapshot(&mut stored, None));
     let body = serde_json::to_value(&stored)
         .map_err(|e| AwsError::service(format!("Could not encode the function: {e}")))?;
-    lambda
+    let store_version = lambda
         .store
-        .put(NewDocument::new(
-            scope.partition(),
-            KIND_FUNCTION,
-            name.as_str(),
-            body,
-        ))
+        .put_if_version(
+            NewDocument::new(scope.partition(), KIND_FUNCTION, name.as_str(), body),
+            0,
+        )
         .await
         .map_err(store_error)?;
-    register(lambda, key, stored);
+    install(lambda, key, stored, store_version, None);
     // The function is ready at once, but CreateFunction answers as AWS does, with the state a
     // new function starts in; GetFunction then shows it Active.
-    let mut answer = configuration;
+    let mut answer = published.unwrap_or(configuration);
     answer.state = Some("Pending".to_owned());
     answer.state_reason = Some("The function is being created.".to_owned());
     answer.state_reason_code = Some("Creating".to_owned());
@@ -325,20 +457,45 @@ pub(crate) async fn create(
     OperationOutput::json(op, &answer)
 }
 
+/// The configuration a qualifier names for reads: `$LATEST`, a version, or the version an
+/// alias points at (its main version; routing weights apply to invocations only).
+pub(crate) fn configuration_of<'f>(
+    function: &'f Function,
+    qualifier: Option<&str>,
+) -> Option<&'f FunctionConfiguration> {
+    match qualifier {
+        None | Some("$LATEST") => Some(&function.stored.configuration),
+        Some(q) if is_version_number(q) => function.stored.version(q),
+        Some(alias) => {
+            let target = function
+                .stored
+                .aliases
+                .get(alias)?
+                .function_version
+                .as_deref()?;
+            configuration_of(function, Some(target))
+        }
+    }
+}
+
+/// A function and the configuration a (possibly qualified) name designates.
 fn lookup(
     lambda: &Lambda,
     scope: &Scope,
     function_name: Option<String>,
     qualifier: Option<String>,
-) -> Result<Arc<Function>, AwsError> {
+) -> Result<(Arc<Function>, FunctionConfiguration, Option<String>), AwsError> {
     let (scope, reference) = resolve(scope, function_name, qualifier.as_deref())?;
     let qualifier = qualifier.or(reference.qualifier);
+    let not_found = || not_found(&scope, &reference.name, qualifier.as_deref());
     let function = lambda
         .registry
         .get(&scope.account_id, &scope.region, &reference.name)
-        .ok_or_else(|| not_found(&scope, &reference.name, qualifier.as_deref()))?;
-    check_qualifier(&scope, &reference.name, qualifier.as_deref())?;
-    Ok(function)
+        .ok_or_else(not_found)?;
+    let configuration = configuration_of(&function, qualifier.as_deref())
+        .cloned()
+        .ok_or_else(not_found)?;
+    Ok((function, configuration, qualifier))
 }
 
 pub(crate) async fn get(
@@ -348,13 +505,16 @@ pub(crate) async fn get(
     input: Map<String, Value>,
 ) -> Result<OperationOutput, AwsError> {
     let req: GetFunctionRequest = decode(input)?;
-    let function = lookup(lambda, scope, req.function_name, req.qualifier)?;
-    let configuration = function.configuration.clone();
+    let (function, configuration, qualifier) =
+        lookup(lambda, scope, req.function_name, req.qualifier)?;
+    let mut target = configuration.function_name.clone().unwrap_or_default();
+    if let Some(q) = qualifier.as_deref().filter(|q| *q != "$LATEST") {
+        target = format!("{target}:{q}");
+    }
     let location = format!(
-        "{}/_portico/lambda/code/{}/{}/code.zip",
+        "{}/_portico/lambda/code/{}/{target}/code.zip",
         lambda.config.public_url.trim_end_matches('/'),
         arn_region(&configuration),
-        configuration.function_name.clone().unwrap_or_default()
     );
     let answer = GetFunctionResponse {
         configuration: Some(configuration),
@@ -363,7 +523,12 @@ pub(crate) async fn get(
             location: Some(location),
             ..Default::default()
         }),
-        tags: function.tags.clone(),
+        tags: function.stored.tags.clone(),
+        concurrency: function.stored.reserved_concurrency.map(|n| {
+            portico_model::lambda::Concurrency {
+                reserved_concurrent_executions: Some(n),
+            }
+        }),
         ..Default::default()
     };
     OperationOutput::json(op, &answer)
@@ -385,8 +550,8 @@ pub(crate) async fn get_configuration(
     input: Map<String, Value>,
 ) -> Result<OperationOutput, AwsError> {
     let req: GetFunctionConfigurationRequest = decode(input)?;
-    let function = lookup(lambda, scope, req.function_name, req.qualifier)?;
-    OperationOutput::json(op, &function.configuration)
+    let (_, configuration, _) = lookup(lambda, scope, req.function_name, req.qualifier)?;
+    OperationOutput::json(op, &configuration)
 }
 
 pub(crate) async fn list(
@@ -405,23 +570,42 @@ pub(crate) async fn list(
             )));
         }
     };
-    let functions = lambda.registry.list(&scope.account_id, &scope.region);
+    let all_versions = match req.function_version.as_deref() {
+        None => false,
+        Some("ALL") => true,
+        Some(other) => {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
+            )));
+        }
+    };
+    let entries: Vec<FunctionConfiguration> = lambda
+        .registry
+        .list(&scope.account_id, &scope.region)
+        .iter()
+        .flat_map(|f| {
+            let mut out = vec![f.stored.configuration.clone()];
+            if all_versions {
+                out.extend(f.stored.versions.iter().cloned());
+            }
+            out
+        })
+        .collect();
+    // The marker is the ARN of the next entry: unique even when versions are listed.
     let start = match req.marker.as_deref() {
         None | Some("") => 0,
-        Some(marker) => functions
+        Some(marker) => entries
             .iter()
-            .position(|f| f.configuration.function_name.as_deref() == Some(marker))
+            .position(|c| marker_of(c) == marker)
             .ok_or_else(|| AwsError::invalid_parameter_value("Invalid marker"))?,
     };
-    let page: Vec<FunctionConfiguration> = functions
+    let page: Vec<FunctionConfiguration> = entries
         .iter()
         .skip(start)
         .take(max_items)
-        .map(|f| f.configuration.clone())
+        .cloned()
         .collect();
-    let next_marker = functions
-        .get(start + max_items)
-        .and_then(|f| f.configuration.function_name.clone());
+    let next_marker = entries.get(start + max_items).map(marker_of);
     OperationOutput::json(
         op,
         &ListFunctionsResponse {
@@ -429,6 +613,16 @@ pub(crate) async fn list(
             next_marker,
         },
     )
+}
+
+fn marker_of(configuration: &FunctionConfiguration) -> String {
+    match configuration.version.as_deref() {
+        Some(v) if v != "$LATEST" => format!(
+            "{}:{v}",
+            configuration.function_name.as_deref().unwrap_or_default()
+        ),
+        _ => configuration.function_name.clone().unwrap_or_default(),
+    }
 }
 
 pub(crate) async fn delete(
@@ -440,36 +634,44 @@ pub(crate) async fn delete(
     let req: DeleteFunctionRequest = decode(input)?;
     let (scope, reference) = resolve(scope, req.function_name, req.qualifier.as_deref())?;
     let qualifier = req.qualifier.or(reference.qualifier);
-    if qualifier.as_deref() == Some("$LATEST") {
-        return Err(AwsError::invalid_parameter_value(
-            "$LATEST version cannot be deleted without deleting the function.",
-        ));
-    }
-    let _guard = lambda.writes.lock().await;
-    let key = FunctionKey {
-        account_id: scope.account_id.clone(),
-        region: scope.region.clone(),
-        name: reference.name.clone(),
-    };
-    if lambda
-        .registry
-        .get(&key.account_id, &key.region, &key.name)
-        .is_none()
-    {
-        return Err(not_found(&scope, &reference.name, None));
-    }
-    check_qualifier(&scope, &reference.name, qualifier.as_deref())?;
-    lambda
-        .store
-        .delete(&scope.partition(), KIND_FUNCTION, &reference.name)
-        .await
-        .map_err(store_error)?;
-    if let Some(function) = lambda.registry.remove(&key) {
-        function.pool.shutdown().await;
-        let _ = tokio::fs::remove_dir_all(&function.dir).await;
-    }
-    Ok(OperationOutput {
+    let name = reference.name;
+    let done = Ok(OperationOutput {
         status: 204,
         ..OperationOutput::empty(op)
-    })
+    });
+    match qualifier.as_deref() {
+        Some("$LATEST") => Err(AwsError::invalid_parameter_value(
+            "$LATEST version cannot be deleted without deleting the function.",
+        )),
+        Some(q) if is_version_number(q) => {
+            crate::versions::delete_version(lambda, &scope, &name, q).await?;
+            done
+        }
+        Some(q) => Err(AwsError::invalid_parameter_value(format!(
+            "Deletion of aliases is not supported via DeleteFunction. Use DeleteAlias instead. Alias: {q}"
+        ))),
+        None => {
+            let _guard = lambda.writes.lock().await;
+            let function = lambda.existing(&scope, &name)?;
+            lambda
+                .store
+                .delete(&scope.partition(), KIND_FUNCTION, &name)
+                .await
+                .map_err(store_error)?;
+            let key = FunctionKey {
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                name,
+            };
+            lambda.registry.remove(&key);
+            lambda.account.add_reserved(-i64::from(
+                function.stored.reserved_concurrency.unwrap_or(0),
+            ));
+            for version in function.pools() {
+                version.pool.shutdown().await;
+            }
+            let _ = tokio::fs::remove_dir_all(&function.dir).await;
+            done
+        }
+    }
 }

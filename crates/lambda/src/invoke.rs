@@ -1,7 +1,9 @@
 //! Invoke: the operation, and the [`Invoker`] the data plane calls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
 use portico_core::{
     AwsError, BoxFuture, InvocationType, InvokeRequest, InvokeResult, Invoker, Scope,
@@ -12,7 +14,10 @@ use portico_protocol::{OperationInput, OperationOutput, decode};
 use portico_sandbox::InvokeOutcome;
 
 use crate::Lambda;
+use crate::concurrency::{Account, Gate, admit};
 use crate::function::{not_found, resolve};
+use crate::policy;
+use crate::registry::Version;
 use portico_sandbox::InvokeInput;
 
 /// Lambda's synchronous payload limit, request and response alike.
@@ -52,52 +57,75 @@ fn check_payload(payload: &[u8], invocation_type: InvocationType) -> Result<(), 
     Ok(())
 }
 
+/// Delays before the second and third attempt of a failed asynchronous invocation (Lambda's).
+const ASYNC_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+/// Longest pause between admission attempts of a throttled asynchronous invocation.
+const ASYNC_THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+fn access_denied(arn: &str) -> AwsError {
+    AwsError::new(
+        "AccessDeniedException",
+        403,
+        format!(
+            "User: apigateway.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: {arn} because no resource-based policy allows the lambda:InvokeFunction action"
+        ),
+    )
+}
+
 impl Lambda {
     async fn run(&self, request: InvokeRequest) -> Result<InvokeResult, AwsError> {
         let scope = Scope::new(request.account_id.clone(), request.region.clone());
+        let qualifier = request.qualifier.as_deref();
+        let missing = || not_found(&scope, &request.function_name, qualifier);
         let function = self
             .registry
             .get(&request.account_id, &request.region, &request.function_name)
-            .ok_or_else(|| {
-                not_found(&scope, &request.function_name, request.qualifier.as_deref())
-            })?;
-        if let Some(q) = request.qualifier.as_deref()
-            && q != "$LATEST"
+            .ok_or_else(missing)?;
+        let resolved = function.resolve(qualifier).ok_or_else(missing)?;
+        let unqualified_arn = function
+            .stored
+            .configuration
+            .function_arn
+            .clone()
+            .unwrap_or_default();
+        let invoked_arn = match qualifier {
+            Some(q) => format!("{unqualified_arn}:{q}"),
+            None => unqualified_arn,
+        };
+        if let Some(source_arn) = request.source_arn.as_deref()
+            && function.stored.has_policy()
+            && !policy::allows(&function.stored, &resolved.policy_key, source_arn)
         {
-            return Err(not_found(&scope, &request.function_name, Some(q)));
+            return Err(access_denied(&invoked_arn));
         }
         check_payload(&request.payload, request.invocation_type)?;
         let request_id = portico_core::ids::request_id();
         let mut input = InvokeInput::new(request_id.clone(), request.payload);
         input.client_context = request.client_context;
-        if let Some(q) = request.qualifier.as_deref() {
-            let arn = function
-                .configuration
-                .function_arn
-                .as_deref()
-                .unwrap_or_default();
-            input.invoked_function_arn = Some(format!("{arn}:{q}"));
+        if qualifier.is_some() {
+            input.invoked_function_arn = Some(invoked_arn);
         }
-        let empty = |request_id: String| InvokeResult {
+        let version = resolved.version;
+        let executed_version = version.name().to_owned();
+        let empty = |request_id: String, executed_version: String| InvokeResult {
             payload: Bytes::new(),
             function_error: None,
-            executed_version: "$LATEST".to_owned(),
+            executed_version,
             log_result: None,
             request_id,
         };
         match request.invocation_type {
-            InvocationType::DryRun => Ok(empty(request_id)),
+            InvocationType::DryRun => Ok(empty(request_id, executed_version)),
             InvocationType::Event => {
-                let function = function.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = function.pool.invoke(input).await {
-                        tracing::warn!(%error, "asynchronous invocation failed");
-                    }
-                });
-                Ok(empty(request_id))
+                let gate = function.gate.clone();
+                let account = self.account.clone();
+                tokio::spawn(run_event(version, gate, account, input));
+                Ok(empty(request_id, executed_version))
             }
             InvocationType::RequestResponse => {
-                let (payload, function_error) = match function.pool.invoke(input).await? {
+                let _slot = admit(&function.gate, &self.account)?;
+                let done = version.pool.invoke(input, request.log_tail).await?;
+                let (payload, function_error) = match done.outcome {
                     InvokeOutcome::Response(payload) => (payload, None),
                     InvokeOutcome::FunctionError { payload } => {
                         (payload, Some("Unhandled".to_owned()))
@@ -107,13 +135,52 @@ impl Lambda {
                         Some("Unhandled".to_owned()),
                     ),
                 };
+                let log_result = done
+                    .log_tail
+                    .map(|tail| base64::engine::general_purpose::STANDARD.encode(tail));
                 Ok(InvokeResult {
                     payload,
                     function_error,
-                    executed_version: "$LATEST".to_owned(),
-                    log_result: None,
+                    executed_version,
+                    log_result,
                     request_id,
                 })
+            }
+        }
+    }
+}
+
+/// One asynchronous invocation: waits while throttled instead of failing, and retries a
+/// failed run twice, as Lambda's event queue does. Ends when the function is deleted.
+async fn run_event(
+    version: Arc<Version>,
+    gate: Arc<Gate>,
+    account: Arc<Account>,
+    input: InvokeInput,
+) {
+    for attempt in 0..=ASYNC_RETRY_DELAYS.len() {
+        let mut backoff = Duration::from_millis(50);
+        let slot = loop {
+            match admit(&gate, &account) {
+                Ok(slot) => break slot,
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(ASYNC_THROTTLE_BACKOFF_MAX);
+                }
+            }
+        };
+        let outcome = version.pool.invoke(input.clone(), false).await;
+        drop(slot);
+        match outcome {
+            Err(_) => return,
+            Ok(done) if matches!(done.outcome, InvokeOutcome::Response(_)) => return,
+            Ok(_) => {
+                let Some(delay) = ASYNC_RETRY_DELAYS.get(attempt) else {
+                    tracing::warn!(request_id = %input.request_id, function = %version.pool.spec().function_name, "asynchronous invocation failed after its retries");
+                    return;
+                };
+                tracing::info!(request_id = %input.request_id, attempt = attempt + 1, "asynchronous invocation failed; retrying");
+                tokio::time::sleep(*delay).await;
             }
         }
     }

@@ -1,18 +1,31 @@
-//! The Lambda service: its control plane (CreateFunction, GetFunction, ListFunctions,
-//! DeleteFunction, Invoke) and the invoke orchestrator that keeps execution environments warm.
+//! The Lambda service: its control plane (functions, code and configuration updates,
+//! versions, aliases, resource policies, reserved concurrency, tags, account settings), `Invoke`
+//! and the invoke orchestrator that keeps execution environments warm.
 //!
 //! Functions are documents in the `Store` (the source of truth, read on control-plane calls and
-//! at start-up) and entries in an in-memory registry (what invocations read: no store access on
-//! the invoke path). Code is kept as files under the data directory: the zip as uploaded and
+//! at start-up; one aggregate per function) and snapshots in an in-memory registry (what
+//! invocations read: no store access and no global lock on the invoke path). Code is kept as
+//! files under the data directory, one directory per package digest: the zip as uploaded and
 //! its extraction, which is what runtimes run from.
+//!
+//! What this crate is not: it runs no process itself (`portico-sandbox` does), serves no HTTP
+//! (`portico` binds the operations this crate answers), and has no S3, layers, container
+//! images, event source mappings or function URLs.
 
+mod alias;
 mod code;
+mod concurrency;
 mod config;
 mod function;
 mod invoke;
+mod policy;
 mod pool;
 mod registry;
+mod state;
+mod tags;
+mod update;
 mod validate;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +34,8 @@ use portico_core::{AwsError, Scope};
 use portico_protocol::{OperationInput, OperationOutput};
 use portico_store::Store;
 
+use concurrency::Account;
+pub use concurrency::DEFAULT_ACCOUNT_CONCURRENCY;
 pub use config::LambdaConfig;
 use registry::Registry;
 
@@ -30,8 +45,10 @@ pub struct Lambda {
     config: LambdaConfig,
     registry: Registry,
     launcher: Arc<portico_sandbox::Launcher>,
-    /// Serializes this node's control-plane writes (create/delete) so the registry and the
-    /// store change together.
+    /// The account's concurrency limit and what runs against it.
+    account: Arc<Account>,
+    /// Serializes this node's control-plane writes so the registry and the store change
+    /// together.
     writes: tokio::sync::Mutex<()>,
 }
 
@@ -46,6 +63,7 @@ impl Lambda {
             launcher: Arc::new(launcher),
             config,
             registry: Registry::default(),
+            account: Arc::new(Account::default()),
             writes: tokio::sync::Mutex::new(()),
         });
         function::load_all(&lambda).await?;
@@ -67,6 +85,27 @@ impl Lambda {
             }
             "ListFunctions" => function::list(self, scope, op, input.input).await,
             "DeleteFunction" => function::delete(self, scope, op, input.input).await,
+            "UpdateFunctionCode" => update::update_code(self, scope, op, input.input).await,
+            "UpdateFunctionConfiguration" => {
+                update::update_configuration(self, scope, op, input.input).await
+            }
+            "PublishVersion" => versions::publish(self, scope, op, input.input).await,
+            "ListVersionsByFunction" => versions::list(self, scope, op, input.input).await,
+            "CreateAlias" => alias::create(self, scope, op, input.input).await,
+            "GetAlias" => alias::get(self, scope, op, input.input).await,
+            "ListAliases" => alias::list(self, scope, op, input.input).await,
+            "UpdateAlias" => alias::update(self, scope, op, input.input).await,
+            "DeleteAlias" => alias::delete(self, scope, op, input.input).await,
+            "AddPermission" => policy::add(self, scope, op, input.input).await,
+            "GetPolicy" => policy::get(self, scope, op, input.input).await,
+            "RemovePermission" => policy::remove(self, scope, op, input.input).await,
+            "PutFunctionConcurrency" => concurrency::put(self, scope, op, input.input).await,
+            "GetFunctionConcurrency" => concurrency::get(self, scope, op, input.input).await,
+            "DeleteFunctionConcurrency" => concurrency::delete(self, scope, op, input.input).await,
+            "TagResource" => tags::tag(self, scope, op, input.input).await,
+            "UntagResource" => tags::untag(self, scope, op, input.input).await,
+            "ListTags" => tags::list(self, scope, op, input.input).await,
+            "GetAccountSettings" => tags::account_settings(self, scope, op).await,
             "Invoke" => invoke::invoke_operation(self, scope, op, input).await,
             other => Err(AwsError::new(
                 "NotImplementedException",
@@ -76,10 +115,26 @@ impl Lambda {
         }
     }
 
-    /// Serves a stored code zip for `GetFunction`'s `Code.Location`.
+    /// Serves a stored code zip for `GetFunction`'s `Code.Location`; `name` may carry a
+    /// qualifier (`name:3`, `name:live`) for the code of a version or alias.
     pub async fn code_zip(&self, region: &str, name: &str) -> Option<Vec<u8>> {
+        let (name, qualifier) = match name.split_once(':') {
+            Some((name, q)) => (name, Some(q)),
+            None => (name, None),
+        };
         let function = self.registry.get(&self.config.account_id, region, name)?;
-        tokio::fs::read(function.zip_path()).await.ok()
+        let sha = function::configuration_of(&function, qualifier)?
+            .code_sha256
+            .clone()?;
+        tokio::fs::read(code::zip_path(&code::package_dir(&function.dir, &sha)))
+            .await
+            .ok()
+    }
+
+    /// Sets the account's concurrency limit (default [`DEFAULT_ACCOUNT_CONCURRENCY`]): what
+    /// all functions without reserved concurrency share, less what functions reserve.
+    pub fn set_account_concurrency_limit(&self, limit: u32) {
+        self.account.set_limit(i64::from(limit));
     }
 
     /// Stops every execution environment (on shutdown): no runtime process outlives the server.

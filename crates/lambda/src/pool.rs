@@ -4,13 +4,21 @@
 //! and lets the others sit), or starts one while fewer than the limit exist; beyond the limit it
 //! waits for one to come free. An environment whose invocation failed fatally (timeout, crash)
 //! is discarded and never returns to the pool, so a broken process hurts only its own call.
+//!
+//! A pool is retired when its version's code or configuration changes: its idle environments
+//! stop at once and busy ones stop when their invocation ends, so the next invocation starts an
+//! environment of the new code while in-flight ones finish on the old.
 
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use portico_core::AwsError;
 use portico_sandbox::{Environment, FunctionSpec, InvokeInput, InvokeOutcome, Launcher};
 use tokio::sync::Semaphore;
+
+/// Bytes of log `X-Amz-Log-Result` carries.
+const LOG_TAIL_BYTES: usize = 4096;
 
 pub(crate) struct Pool {
     spec: Arc<FunctionSpec>,
@@ -19,6 +27,13 @@ pub(crate) struct Pool {
     idle: Mutex<Vec<Environment>>,
     /// One permit per environment that may exist.
     permits: Semaphore,
+    retired: AtomicBool,
+}
+
+/// What one invocation produced, and its log tail when asked for.
+pub(crate) struct PoolOutcome {
+    pub outcome: InvokeOutcome,
+    pub log_tail: Option<String>,
 }
 
 impl Pool {
@@ -28,21 +43,32 @@ impl Pool {
             launcher,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(max_environments.max(1)),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    pub fn spec(&self) -> &Arc<FunctionSpec> {
+        &self.spec
     }
 
     fn take_idle(&self) -> Option<Environment> {
         self.idle.lock().ok()?.pop()
     }
 
-    fn put_idle(&self, environment: Environment) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(environment);
+    fn drain_idle(&self) -> Vec<Environment> {
+        match self.idle.lock() {
+            Ok(mut idle) => idle.drain(..).collect(),
+            Err(_) => Vec::new(),
         }
     }
 
-    /// Runs one invocation in a warm (or newly started) environment.
-    pub async fn invoke(&self, input: InvokeInput) -> Result<InvokeOutcome, AwsError> {
+    /// Runs one invocation in a warm (or newly started) environment. With `want_log`, the
+    /// last 4 KB of the invocation's log (START … REPORT) come back too.
+    pub async fn invoke(
+        &self,
+        input: InvokeInput,
+        want_log: bool,
+    ) -> Result<PoolOutcome, AwsError> {
         let _permit = self
             .permits
             .acquire()
@@ -54,27 +80,39 @@ impl Pool {
                 Ok(environment) => environment,
                 Err(error) => {
                     tracing::warn!(function = %self.spec.function_name, %error, "execution environment did not start");
-                    return Ok(error.failure(&input.request_id));
+                    return Ok(PoolOutcome {
+                        outcome: error.failure(&input.request_id),
+                        log_tail: None,
+                    });
                 }
             },
         };
         let outcome = environment.invoke(input).await;
-        // A failed invocation has already killed its environment; only live ones go back.
+        let log_tail = want_log.then(|| environment.last_log().tail(LOG_TAIL_BYTES));
+        // A failed invocation has already killed its environment; only live ones go back, and
+        // only to a pool whose code is still current.
         if !matches!(outcome, InvokeOutcome::Failed { .. }) && environment.is_alive() {
-            self.put_idle(environment);
+            if self.retired.load(Ordering::Acquire) {
+                tokio::spawn(environment.shutdown());
+            } else if let Ok(mut idle) = self.idle.lock() {
+                idle.push(environment);
+            }
         }
-        Ok(outcome)
+        Ok(PoolOutcome { outcome, log_tail })
+    }
+
+    /// Stops the idle environments and makes busy ones stop after their invocation: the
+    /// version's code or configuration was replaced.
+    pub async fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        for environment in self.drain_idle() {
+            environment.shutdown().await;
+        }
     }
 
     /// Stops every environment and refuses new invocations.
     pub async fn shutdown(&self) {
         self.permits.close();
-        let drained: Vec<Environment> = match self.idle.lock() {
-            Ok(mut idle) => idle.drain(..).collect(),
-            Err(_) => Vec::new(),
-        };
-        for environment in drained {
-            environment.shutdown().await;
-        }
+        self.retire().await;
     }
 }

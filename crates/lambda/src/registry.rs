@@ -1,16 +1,21 @@
 //! The in-memory map of functions that invocations read.
 //!
 //! Reads are lock-free (an `ArcSwap` of an immutable map); writes, which only the control
-//! plane makes, copy the map. Invocations therefore never contend with each other here.
+//! plane makes, copy the map. Invocations therefore never contend with each other here. Each
+//! entry is an immutable snapshot of one function — `$LATEST`, its versions with their warm
+//! pools, aliases, policies — replaced whole by every control-plane write; pools whose code
+//! and configuration did not change carry over into the new snapshot and stay warm.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use portico_model::lambda::FunctionConfiguration;
 
+use crate::concurrency::Gate;
 use crate::pool::Pool;
+use crate::state::{StoredFunction, is_version_number};
 
 /// Identifies a function across accounts and regions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,18 +25,82 @@ pub(crate) struct FunctionKey {
     pub name: String,
 }
 
+/// `$LATEST` or one published version, with its environments.
+pub(crate) struct Version {
+    pub configuration: FunctionConfiguration,
+    pub pool: Arc<Pool>,
+}
+
+impl Version {
+    /// `$LATEST` or the version number (`X-Amz-Executed-Version`).
+    pub fn name(&self) -> &str {
+        self.configuration.version.as_deref().unwrap_or("$LATEST")
+    }
+}
+
 /// A function as the invoke path sees it.
 pub(crate) struct Function {
-    pub configuration: FunctionConfiguration,
-    pub tags: Option<std::collections::BTreeMap<String, String>>,
-    /// The directory holding `code.zip` and its extraction `task/`.
+    pub stored: StoredFunction,
+    /// The store version of `stored`, for the next conditional write.
+    pub store_version: u64,
+    /// The directory holding the function's code packages.
     pub dir: PathBuf,
-    pub pool: Pool,
+    pub latest: Arc<Version>,
+    /// Published versions by number.
+    pub versions: BTreeMap<String, Arc<Version>>,
+    pub gate: Arc<Gate>,
+}
+
+/// What a qualifier named.
+pub(crate) struct Resolved {
+    pub version: Arc<Version>,
+    /// The policy that governs this invocation: `""` for the unqualified function, else the
+    /// qualifier as given.
+    pub policy_key: String,
 }
 
 impl Function {
-    pub fn zip_path(&self) -> PathBuf {
-        self.dir.join("code.zip")
+    /// Resolves `None`, `$LATEST`, a version number or an alias (choosing between its two
+    /// versions by weight) to the version that runs.
+    pub fn resolve(&self, qualifier: Option<&str>) -> Option<Resolved> {
+        let (version, policy_key) = match qualifier {
+            None => (self.latest.clone(), String::new()),
+            Some("$LATEST") => (self.latest.clone(), "$LATEST".to_owned()),
+            Some(q) if is_version_number(q) => (self.versions.get(q)?.clone(), q.to_owned()),
+            Some(alias) => {
+                let config = self.stored.aliases.get(alias)?;
+                let mut target = config.function_version.as_deref()?;
+                if let Some(weights) = config
+                    .routing_config
+                    .as_ref()
+                    .and_then(|r| r.additional_version_weights.as_ref())
+                {
+                    let roll: f64 = rand::random();
+                    let mut acc = 0.0;
+                    for (other, weight) in weights {
+                        acc += weight;
+                        if roll < acc {
+                            target = other;
+                            break;
+                        }
+                    }
+                }
+                let version = match target {
+                    "$LATEST" => self.latest.clone(),
+                    n => self.versions.get(n)?.clone(),
+                };
+                (version, alias.to_owned())
+            }
+        };
+        Some(Resolved {
+            version,
+            policy_key,
+        })
+    }
+
+    /// Every pool of this snapshot.
+    pub fn pools(&self) -> impl Iterator<Item = &Arc<Version>> {
+        std::iter::once(&self.latest).chain(self.versions.values())
     }
 }
 
@@ -85,7 +154,9 @@ impl Registry {
     pub async fn shutdown_all(&self) {
         let map = self.functions.load_full();
         for function in map.values() {
-            function.pool.shutdown().await;
+            for version in function.pools() {
+                version.pool.shutdown().await;
+            }
         }
     }
 }
