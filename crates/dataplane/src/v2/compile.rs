@@ -11,6 +11,7 @@ use portico_route::{Router, RouterBuilder};
 use serde::Deserialize;
 
 use super::cors::CompiledCors;
+use super::http_proxy::{Mapping, parse_mapping};
 use crate::snapshot::LambdaTarget;
 
 /// Which Lambda event and response rules an integration uses.
@@ -28,6 +29,14 @@ pub(crate) enum HttpIntegration {
         target: LambdaTarget,
         version: PayloadVersion,
         timeout: Duration,
+    },
+    /// `HTTP_PROXY` to a URL.
+    HttpProxy {
+        uri: String,
+        /// `None` (or `ANY`) sends the request's own method.
+        method: Option<String>,
+        timeout: Duration,
+        mappings: Vec<Mapping>,
     },
     /// Anything this data plane cannot call; answered 500 and logged.
     Unavailable { reason: String },
@@ -106,6 +115,23 @@ fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegra
                 },
             }
         }
+        Some("HTTP_PROXY") => HttpIntegration::HttpProxy {
+            uri: integration.integration_uri.clone().unwrap_or_default(),
+            method: integration.integration_method.clone(),
+            timeout,
+            mappings: integration
+                .request_parameters
+                .iter()
+                .flatten()
+                .filter_map(|(name, value)| {
+                    let parsed = parse_mapping(name, value);
+                    if parsed.is_none() {
+                        tracing::warn!(api = %key.api_id, parameter = %name, "request parameter ignored");
+                    }
+                    parsed
+                })
+                .collect(),
+        },
         other => HttpIntegration::Unavailable {
             reason: format!(
                 "integration type {} is not served by Portico's HTTP API data plane",

@@ -18,6 +18,7 @@
 mod compile;
 mod cors;
 mod event;
+mod http_proxy;
 mod response;
 mod serve;
 
@@ -40,6 +41,8 @@ pub struct HttpApiPlane {
     /// Invoke URLs carry no account or region, so APIs are keyed by id alone.
     apis: ArcSwap<HashMap<String, Arc<ApiStages>>>,
     invoker: Arc<dyn Invoker>,
+    /// One pooled client for every HTTP_PROXY integration.
+    http_client: crate::backend::HttpClient,
 }
 
 /// A body over the 10 MB payload limit: `413 {"message":"Request Entity Too Large"}`.
@@ -65,6 +68,7 @@ impl HttpApiPlane {
         Self {
             apis: ArcSwap::from_pointee(HashMap::new()),
             invoker,
+            http_client: crate::backend::client(),
         }
     }
 
@@ -98,6 +102,7 @@ impl HttpApiPlane {
         serve::run(
             &stage,
             self.invoker.as_ref(),
+            &self.http_client,
             host,
             &route_path,
             request,

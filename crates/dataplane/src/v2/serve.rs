@@ -10,8 +10,10 @@ use rand::Rng;
 use super::compile::{CompiledHttpStage, HttpIntegration, PayloadVersion};
 use super::cors::CompiledCors;
 use super::event::{RequestFacts, event_v1, event_v2};
+use super::http_proxy::{self, ProxyInputs};
 use super::response::{FunctionResponse, parse_v1, parse_v2};
 use crate::ClientInfo;
+use crate::backend::HttpClient;
 use crate::snapshot::LambdaTarget;
 
 /// A response the gateway makes itself: `{"message":"…"}` as HTTP APIs word it.
@@ -100,6 +102,7 @@ fn event_headers(
 pub(crate) async fn run(
     stage: &CompiledHttpStage,
     invoker: &dyn Invoker,
+    http_client: &HttpClient,
     host: &str,
     route_path: &str,
     request: Request<Bytes>,
@@ -113,9 +116,13 @@ pub(crate) async fn run(
         stamp(&mut response, &request_id);
         return response;
     }
+    let backends = Backends {
+        invoker,
+        http_client,
+    };
     let mut response = route(
         stage,
-        invoker,
+        &backends,
         host,
         route_path,
         &request,
@@ -129,9 +136,15 @@ pub(crate) async fn run(
     response
 }
 
+/// What integrations are called through.
+struct Backends<'a> {
+    invoker: &'a dyn Invoker,
+    http_client: &'a HttpClient,
+}
+
 async fn route(
     stage: &CompiledHttpStage,
-    invoker: &dyn Invoker,
+    backends: &Backends<'_>,
     host: &str,
     route_path: &str,
     request: &Request<Bytes>,
@@ -143,21 +156,64 @@ async fn route(
         return gateway(404, "Not Found", request_id);
     };
     let route = matched.value;
+    let (time, time_epoch) = crate::context::now();
+    let headers = event_headers(request, client, time_epoch);
+    let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
+    let hostname = host.split(':').next().unwrap_or(host);
     let (target, version, timeout) = match route.integration.as_ref() {
         HttpIntegration::Lambda {
             target,
             version,
             timeout,
         } => (target, *version, *timeout),
+        HttpIntegration::HttpProxy {
+            uri,
+            method: integration_method,
+            timeout,
+            mappings,
+        } => {
+            let context = |name: &str| -> Option<String> {
+                Some(match name {
+                    "requestId" | "extendedRequestId" => request_id.to_owned(),
+                    "apiId" => stage.api_id.clone(),
+                    "accountId" => stage.account_id.clone(),
+                    "stage" => stage.stage_name.clone(),
+                    "routeKey" => route.route_key.clone(),
+                    "domainName" => hostname.to_owned(),
+                    "httpMethod" => method.to_owned(),
+                    "path" => request.uri().path().to_owned(),
+                    "requestTime" => time.clone(),
+                    "requestTimeEpoch" => time_epoch.to_string(),
+                    "identity.sourceIp" => client.source_ip.clone(),
+                    _ => return None,
+                })
+            };
+            let inputs = ProxyInputs {
+                method,
+                route_path,
+                raw_query: request.uri().query().unwrap_or(""),
+                headers: &headers,
+                path_parameters: &path_parameters,
+                is_default_route: matched.is_default,
+                stage_variables: &stage.variables,
+                context: &context,
+                body: request.body().clone(),
+            };
+            let outgoing =
+                http_proxy::outgoing(uri, integration_method.as_deref(), mappings, &inputs);
+            return match http_proxy::call(backends.http_client, &outgoing, *timeout).await {
+                Ok(mut response) => {
+                    stamp(&mut response, request_id);
+                    response
+                }
+                Err((status, message)) => gateway(status, message, request_id),
+            };
+        }
         HttpIntegration::Unavailable { reason } => {
             tracing::warn!(api = %stage.api_id, route = %route.route_key, %reason, "Execution failed due to configuration error");
             return internal_error(request_id);
         }
     };
-    let (time, time_epoch) = crate::context::now();
-    let headers = event_headers(request, client, time_epoch);
-    let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
-    let hostname = host.split(':').next().unwrap_or(host);
     let facts = RequestFacts {
         stage,
         route_key: &route.route_key,
@@ -178,7 +234,7 @@ async fn route(
         PayloadVersion::V1 => event_v1(&facts),
     };
     let source_arn = source_arn(stage, &route.route_key, method);
-    let payload = match invoke(invoker, target, timeout, event, source_arn).await {
+    let payload = match invoke(backends.invoker, target, timeout, event, source_arn).await {
         Ok(payload) => payload,
         Err(response) => return response(request_id),
     };
