@@ -88,21 +88,21 @@ impl<'a> Eval<'a> {
             }
             ("json", 1) => {
                 let Some(p) = a0 else { return Value::Null };
-                let found = match self.body_doc() {
-                    Some(doc) => crate::jsonpath::eval_ref(p, doc),
-                    None => None,
-                };
-                match found {
-                    // A path that matches nothing prints as empty.
-                    None => Value::Borrowed(""),
-                    Some(v) => {
-                        let mut s = String::new();
-                        v.write_json(&mut s);
-                        Value::string(s)
-                    }
-                }
+                let mut s = String::new();
+                self.json_into(p, &mut s);
+                Value::string(s)
             }
             _ => Value::Null,
+        }
+    }
+
+    /// `$input.json(path)` appended to `out`; a path that matches nothing appends nothing.
+    pub(crate) fn json_into(&mut self, path: &str, out: &mut String) {
+        if let Some(v) = self
+            .body_doc()
+            .and_then(|doc| crate::jsonpath::eval_ref(path, doc))
+        {
+            v.write_json(out);
         }
     }
 
@@ -115,7 +115,10 @@ impl<'a> Eval<'a> {
         if args.len() != 1 || args[0].is_null() {
             return Ok(Value::Null);
         }
-        let arg = args[0].to_java_string();
+        let arg: std::borrow::Cow<'_, str> = match args[0].as_str() {
+            Some(s) => s.into(),
+            None => args[0].to_java_string().into(),
+        };
         Ok(match name {
             "escapeJavaScript" => Value::string(escape_javascript(&arg)),
             "parseJson" => {
@@ -215,8 +218,21 @@ impl<'a> Eval<'a> {
 
 /// Commons-Lang 2 `StringEscapeUtils.escapeJavaScript`.
 pub(crate) fn escape_javascript(s: &str) -> String {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(s.len() + 8);
+    escape_javascript_into(s, &mut out);
+    out
+}
+
+/// `escape_javascript`, appending to `out`.
+pub(crate) fn escape_javascript_into(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    // Fast path: nothing to escape.
+    if s.bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && !matches!(b, b'"' | b'\'' | b'\\' | b'/'))
+    {
+        out.push_str(s);
+        return;
+    }
     for u in s.encode_utf16() {
         match u {
             0x22 => out.push_str("\\\""),
@@ -234,7 +250,6 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             u => out.push(char::from(u as u8)),
         }
     }
-    out
 }
 
 /// `java.net.URLEncoder.encode(s, "UTF-8")`.

@@ -98,8 +98,7 @@ impl<'a> Eval<'a> {
             match node {
                 Node::Text(s) => out.push_str(s),
                 Node::Ref(r) => {
-                    let v = self.reference(r)?;
-                    self.write_value(&v, out, r.span)?;
+                    self.render_ref(r, out)?;
                     self.check_size(out, r.span)?;
                 }
                 Node::EscapedRef {
@@ -304,7 +303,14 @@ impl<'a> Eval<'a> {
         if matches!(coll, Value::Stage | Value::Context) {
             coll = self.materialize(&coll);
         }
-        let items = crate::methods::iterate(&coll);
+        let items = match coll {
+            // A list nobody else holds (`$m.keySet()`) is iterated without copying.
+            Value::List(rc) => match Rc::try_unwrap(rc) {
+                Ok(cell) => cell.into_inner().items,
+                Err(rc) => rc.borrow().items.clone(),
+            },
+            other => crate::methods::iterate(&other),
+        };
         if items.is_empty() {
             return Ok(Flow::Normal);
         }
@@ -413,22 +419,64 @@ impl<'a> Eval<'a> {
             if v.is_null() {
                 return Ok(Value::Null);
             }
-            v = match p {
-                Part::Prop(name, sp) => self.prop(&v, name, *sp)?,
-                Part::Method(name, args, sp) => {
-                    let mut vals = Vec::with_capacity(args.len());
-                    for a in args {
-                        vals.push(self.expr(a)?);
-                    }
-                    self.method(&v, name, vals, *sp)?
-                }
-                Part::Index(e, sp) => {
-                    let k = self.expr(e)?;
-                    self.index(&v, &k, *sp)?
-                }
-            };
+            v = self.apply(&v, p)?;
         }
         Ok(v)
+    }
+
+    /// One `.prop`, `.method(args)` or `[index]` step.
+    fn apply(&mut self, v: &Value<'a>, p: &'a Part) -> R<Value<'a>> {
+        match p {
+            Part::Prop(name, sp) => self.prop(v, name, *sp),
+            Part::Method(name, args, sp) => {
+                // Most calls take one or two arguments: keep them off the heap.
+                let mut vals: smallvec::SmallVec<[Value<'a>; 2]> = smallvec::SmallVec::new();
+                for a in args {
+                    vals.push(self.expr(a)?);
+                }
+                self.method(v, name, &vals, *sp)
+            }
+            Part::Index(e, sp) => {
+                let k = self.expr(e)?;
+                self.index(v, &k, *sp)
+            }
+        }
+    }
+
+    /// Renders a reference. The last step is applied here so results that are only printed
+    /// (`$util.escapeJavaScript(...)`, `$input.json(...)`) go straight into the output.
+    fn render_ref(&mut self, r: &'a Ref, out: &mut String) -> R<()> {
+        let Some((last, prefix)) = r.parts.split_last() else {
+            let v = self.vars[r.root as usize].clone();
+            return self.write_value(&v, out, r.span);
+        };
+        let recv = self.walk(r.root, prefix)?;
+        if recv.is_null() {
+            return Ok(());
+        }
+        if let Part::Method(name, args, _) = last {
+            match (&recv, &**name, args.len()) {
+                (Value::Util, "escapeJavaScript", 1) => {
+                    let a = self.expr(&args[0])?;
+                    match a.as_str() {
+                        Some(s) => crate::aws::escape_javascript_into(s, out),
+                        None if a.is_null() => {}
+                        None => crate::aws::escape_javascript_into(&a.to_java_string(), out),
+                    }
+                    return Ok(());
+                }
+                (Value::Input, "json", 1) => {
+                    let a = self.expr(&args[0])?;
+                    if let Some(p) = a.as_str() {
+                        self.json_into(p, out);
+                    }
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        let v = self.apply(&recv, last)?;
+        self.write_value(&v, out, r.span)
     }
 
     /// Velocity's truth test: references are true unless null or `false`; boolean operators

@@ -126,25 +126,25 @@ impl<'a> Eval<'a> {
         &mut self,
         v: &Value<'a>,
         name: &str,
-        args: Vec<Value<'a>>,
+        args: &[Value<'a>],
         span: Span,
     ) -> R<Value<'a>> {
-        for a in &args {
+        for a in args {
             self.note_insert(v, a);
         }
         let r = match v {
             Value::Str(s) => {
                 let s = s.clone();
-                self.string_method(&s, name, &args, span)?
+                self.string_method(&s, name, args, span)?
             }
-            Value::Borrowed(s) => self.string_method(s, name, &args, span)?,
-            Value::Input => Some(self.input_method(name, &args)),
-            Value::Util => Some(self.util_method(name, &args, span)?),
+            Value::Borrowed(s) => self.string_method(s, name, args, span)?,
+            Value::Input => Some(self.input_method(name, args)),
+            Value::Util => Some(self.util_method(name, args, span)?),
             Value::Int(_) | Value::Long(_) | Value::Big(_) | Value::Double(_) | Value::Bool(_) => {
-                scalar_method(v, name, &args)
+                scalar_method(v, name, args)
             }
-            Value::List(_) => self.list_method(v, name, &args, span)?,
-            Value::Map(_) => map_method(v, name, &args),
+            Value::List(_) => self.list_method(v, name, args, span)?,
+            Value::Map(_) => map_method(v, name, args),
             Value::Json(_) | Value::Stage | Value::Context => {
                 if name == "get" && args.len() == 1 {
                     let key = args[0].to_java_string();
