@@ -3,10 +3,12 @@
 //! A deployment freezes the API's definition: the stored document is the API and its whole
 //! resource tree at that moment, so later edits never reach a stage until deployed again.
 
+use std::collections::BTreeMap;
+
 use portico_core::{AwsError, ids};
 use portico_model::apigateway::{
-    CreateDeploymentRequest, DeleteDeploymentRequest, Deployment, Deployments,
-    GetDeploymentRequest, GetDeploymentsRequest, Resource, RestApi, Stage,
+    CreateDeploymentRequest, DeleteDeploymentRequest, Deployment, Deployments, GatewayResponse,
+    GetDeploymentRequest, GetDeploymentsRequest, RequestValidator, Resource, RestApi, Stage,
 };
 use portico_model::binding::Operation;
 use portico_protocol::{OperationOutput, decode};
@@ -29,6 +31,19 @@ pub(crate) struct FrozenDeployment {
     pub created_date: i64,
     pub api: RestApi,
     pub resources: Vec<Resource>,
+    /// What the data plane answers its own errors with, frozen like the rest.
+    #[serde(
+        rename = "gatewayResponses",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    #[serde(
+        rename = "requestValidators",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub request_validators: Vec<RequestValidator>,
 }
 
 impl FrozenDeployment {
@@ -85,6 +100,8 @@ pub(crate) async fn create(
         created_date: now_epoch_seconds(),
         api: doc.api,
         resources: doc.resources,
+        gateway_responses: doc.gateway_responses,
+        request_validators: doc.request_validators,
     };
     call.put_child(
         KIND_DEPLOYMENT,

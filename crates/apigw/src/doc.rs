@@ -1,7 +1,11 @@
 //! The REST API aggregate: one document holding an API's whole definition.
 
 use portico_core::AwsError;
-use portico_model::apigateway::{Integration, Method, Resource, RestApi};
+use std::collections::BTreeMap;
+
+use portico_model::apigateway::{
+    GatewayResponse, Integration, Method, RequestValidator, Resource, RestApi,
+};
 use serde::{Deserialize, Serialize};
 
 /// A REST API and its resource tree, as stored.
@@ -11,6 +15,19 @@ pub(crate) struct ApiDoc {
     /// Every resource, root first, then in creation order. Methods, their integrations and
     /// responses are embedded (`resourceMethods`), as `GetResources?embed=methods` shows them.
     pub resources: Vec<Resource>,
+    /// Customised gateway responses by type (the defaults are not stored).
+    #[serde(
+        rename = "gatewayResponses",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    #[serde(
+        rename = "requestValidators",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub request_validators: Vec<RequestValidator>,
 }
 
 pub(crate) fn api_not_found(account_id: &str, api_id: &str) -> AwsError {

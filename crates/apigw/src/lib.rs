@@ -17,8 +17,10 @@ mod method;
 mod page;
 mod persist;
 mod resource;
+mod responses;
 mod restapi;
 mod stage;
+mod update;
 
 use std::sync::Arc;
 
@@ -88,6 +90,28 @@ impl ApiGateway {
             "GetIntegrationResponse" => method::get_integration_response(&call, op, fields).await,
             "DeleteIntegrationResponse" => {
                 method::delete_integration_response(&call, op, fields).await
+            }
+            "UpdateMethod" => update::update_method(&call, op, fields).await,
+            "UpdateMethodResponse" => update::update_method_response(&call, op, fields).await,
+            "UpdateIntegration" => update::update_integration(&call, op, fields).await,
+            "UpdateIntegrationResponse" => {
+                update::update_integration_response(&call, op, fields).await
+            }
+            "PutGatewayResponse" => responses::put_gateway_response(&call, op, fields).await,
+            "GetGatewayResponse" => responses::get_gateway_response(&call, op, fields).await,
+            "GetGatewayResponses" => responses::get_gateway_responses(&call, op, fields).await,
+            "UpdateGatewayResponse" => responses::update_gateway_response(&call, op, fields).await,
+            "DeleteGatewayResponse" => responses::delete_gateway_response(&call, op, fields).await,
+            "CreateRequestValidator" => {
+                responses::create_request_validator(&call, op, fields).await
+            }
+            "GetRequestValidator" => responses::get_request_validator(&call, op, fields).await,
+            "GetRequestValidators" => responses::get_request_validators(&call, op, fields).await,
+            "UpdateRequestValidator" => {
+                responses::update_request_validator(&call, op, fields).await
+            }
+            "DeleteRequestValidator" => {
+                responses::delete_request_validator(&call, op, fields).await
             }
             "CreateDeployment" => deployment::create(&call, op, fields).await,
             "GetDeployment" => deployment::get(&call, op, fields).await,

@@ -93,6 +93,7 @@ pub(crate) async fn create(
             path: Some("/".to_owned()),
             ..Default::default()
         }],
+        ..Default::default()
     };
     let _guard = call.service.writes.lock().await;
     call.save_api(&doc, None).await?;

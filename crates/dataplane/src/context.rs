@@ -74,9 +74,20 @@ pub(crate) fn template_context(
     method: &CompiledMethod,
     meta: &RequestMeta,
 ) -> Value {
+    request_context(stage, Some(method), meta)
+}
+
+/// `$context` for a request that may not have matched a method (gateway responses).
+pub(crate) fn request_context(
+    stage: &CompiledStage,
+    method: Option<&CompiledMethod>,
+    meta: &RequestMeta,
+) -> Value {
     let mut map = Map::with_capacity(18);
-    map.insert("resourceId".into(), method.resource_id.clone().into());
-    map.insert("resourcePath".into(), method.resource_path.clone().into());
+    if let Some(method) = method {
+        map.insert("resourceId".into(), method.resource_id.clone().into());
+        map.insert("resourcePath".into(), method.resource_path.clone().into());
+    }
     map.insert("httpMethod".into(), meta.http_method.clone().into());
     map.insert(
         "extendedRequestId".into(),

@@ -17,6 +17,10 @@ pub struct GatewayResponse {
     pub error_type: &'static str,
     /// The exact body.
     pub body: String,
+    /// The gateway response type an API can customise (`MISSING_AUTHENTICATION_TOKEN`, ...).
+    pub response_type: &'static str,
+    /// `$context.error.message`.
+    pub message: String,
 }
 
 fn templated(message: &str) -> String {
@@ -30,6 +34,8 @@ impl GatewayResponse {
             status: 403,
             error_type: "MissingAuthenticationTokenException",
             body: templated("Missing Authentication Token"),
+            response_type: "MISSING_AUTHENTICATION_TOKEN",
+            message: "Missing Authentication Token".to_owned(),
         }
     }
 
@@ -39,6 +45,8 @@ impl GatewayResponse {
             status: 403,
             error_type: "ForbiddenException",
             body: templated("Forbidden"),
+            response_type: "DEFAULT_4XX",
+            message: "Forbidden".to_owned(),
         }
     }
 
@@ -51,6 +59,8 @@ impl GatewayResponse {
             body: templated(&format!(
                 "The API id '{api_id}' does not correspond to a deployed API Gateway API"
             )),
+            response_type: "DEFAULT_4XX",
+            message: String::new(),
         }
     }
 
@@ -61,6 +71,8 @@ impl GatewayResponse {
             status: 502,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Internal server error\"}".to_owned(),
+            response_type: "INTEGRATION_FAILURE",
+            message: "Internal server error".to_owned(),
         }
     }
 
@@ -70,6 +82,8 @@ impl GatewayResponse {
             status: 500,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Internal server error\"}".to_owned(),
+            response_type: "API_CONFIGURATION_ERROR",
+            message: "Internal server error".to_owned(),
         }
     }
 
@@ -79,6 +93,8 @@ impl GatewayResponse {
             status: 504,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Endpoint request timed out\"}".to_owned(),
+            response_type: "INTEGRATION_TIMEOUT",
+            message: "Endpoint request timed out".to_owned(),
         }
     }
 
@@ -88,6 +104,8 @@ impl GatewayResponse {
             status: 415,
             error_type: "UnsupportedMediaTypeException",
             body: templated("Unsupported Media Type"),
+            response_type: "UNSUPPORTED_MEDIA_TYPE",
+            message: "Unsupported Media Type".to_owned(),
         }
     }
 
@@ -97,6 +115,56 @@ impl GatewayResponse {
             status: 413,
             error_type: "RequestTooLargeException",
             body: templated("Request Too Long"),
+            response_type: "REQUEST_TOO_LARGE",
+            message: "Request Too Long".to_owned(),
+        }
+    }
+
+    /// BAD_REQUEST_PARAMETERS: required parameters missing (names as declared).
+    pub fn missing_parameters(names: &[&str]) -> Self {
+        let message = format!(
+            "Missing required request parameters: [{}]",
+            names.join(", ")
+        );
+        Self {
+            status: 400,
+            error_type: "BadRequestException",
+            body: templated(&message),
+            response_type: "BAD_REQUEST_PARAMETERS",
+            message,
+        }
+    }
+
+    /// INVALID_API_KEY: a method requiring an API key got none, or an unusable one.
+    pub fn invalid_api_key() -> Self {
+        Self {
+            status: 403,
+            error_type: "ForbiddenException",
+            body: templated("Forbidden"),
+            response_type: "INVALID_API_KEY",
+            message: "Forbidden".to_owned(),
+        }
+    }
+
+    /// THROTTLED: the stage, method or usage plan rate limit is exhausted.
+    pub fn throttled() -> Self {
+        Self {
+            status: 429,
+            error_type: "TooManyRequestsException",
+            body: templated("Too Many Requests"),
+            response_type: "THROTTLED",
+            message: "Too Many Requests".to_owned(),
+        }
+    }
+
+    /// QUOTA_EXCEEDED: the usage plan quota for the key is used up.
+    pub fn quota_exceeded() -> Self {
+        Self {
+            status: 429,
+            error_type: "LimitExceededException",
+            body: templated("Limit Exceeded"),
+            response_type: "QUOTA_EXCEEDED",
+            message: "Limit Exceeded".to_owned(),
         }
     }
 

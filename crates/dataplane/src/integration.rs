@@ -13,14 +13,15 @@ use serde_json::Value;
 
 use crate::ClientInfo;
 use crate::backend::{self, HttpClient};
-use crate::context::{RequestMeta, now, template_context};
+use crate::context::{RequestMeta, now, request_context, template_context};
+use crate::custom::{self, ErrorRequest};
 use crate::gateway::GatewayResponse;
 use crate::mapping::{Inputs, evaluate};
 use crate::params::RequestParts;
 use crate::proxy;
 use crate::snapshot::{
     CompiledIntegration, CompiledMethod, CompiledResponse, CompiledStage, CompiledTemplate,
-    LambdaTarget, Passthrough, RequestMapping, ResponseMapping,
+    LambdaTarget, ParameterLocation, Passthrough, RequestMapping, ResponseMapping,
 };
 use crate::target::InvokeTarget;
 
@@ -57,16 +58,10 @@ pub(crate) async fn run<'s>(
     request: Request<Bytes>,
     client: &ClientInfo,
 ) -> Response<Bytes> {
-    let request_id = ids::request_id();
-    let http_method = request.method().as_str().to_owned();
-    let Some(matched) = stage.router.at(&target.path, &http_method) else {
-        return GatewayResponse::missing_authentication_token().into_response(&request_id);
-    };
-    let method: &'s CompiledMethod = matched.value;
     let (request_time, request_time_epoch) = now();
     let parts = RequestParts::new(request.uri().query(), request.headers());
     let meta = RequestMeta {
-        request_id,
+        request_id: ids::request_id(),
         extended_request_id: ids::extended_request_id(),
         request_time,
         request_time_epoch,
@@ -74,8 +69,23 @@ pub(crate) async fn run<'s>(
         user_agent: parts.header("user-agent").map(str::to_owned),
         domain_name: target.domain_name.clone(),
         path: target.path.clone(),
-        http_method,
+        http_method: request.method().as_str().to_owned(),
     };
+    let Some(matched) = stage.router.at(&target.path, &meta.http_method) else {
+        let request = ErrorRequest {
+            parts: &parts,
+            path_parameters: &[],
+            context: request_context(stage, None, &meta),
+            stage_variables: &stage.variables,
+        };
+        return custom::respond(
+            &stage.gateway_responses,
+            GatewayResponse::missing_authentication_token(),
+            &meta.request_id,
+            &request,
+        );
+    };
+    let method: &'s CompiledMethod = matched.value;
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
     let exchange = Exchange {
         stage,
@@ -85,37 +95,84 @@ pub(crate) async fn run<'s>(
         path_parameters,
         body: request.into_body(),
     };
-    let response = match &method.integration {
+    let response = match exchange.check_request() {
+        Ok(()) => integrate(&exchange, invoker, http_client).await,
+        Err(refused) => Err(refused),
+    };
+    match response {
+        Ok(response) => response,
+        Err(gateway) => {
+            let request = ErrorRequest {
+                parts: &exchange.parts,
+                path_parameters: &exchange.path_parameters,
+                context: template_context(stage, method, &exchange.meta),
+                stage_variables: &stage.variables,
+            };
+            custom::respond(
+                &stage.gateway_responses,
+                gateway,
+                &exchange.meta.request_id,
+                &request,
+            )
+        }
+    }
+}
+
+async fn integrate(
+    exchange: &Exchange<'_>,
+    invoker: &dyn Invoker,
+    http_client: &HttpClient,
+) -> Result<Response<Bytes>, GatewayResponse> {
+    match &exchange.method.integration {
         CompiledIntegration::Lambda {
             target,
             timeout,
             request,
             responses,
-        } => lambda_custom(&exchange, invoker, target, *timeout, request, responses).await,
+        } => lambda_custom(exchange, invoker, target, *timeout, request, responses).await,
         CompiledIntegration::LambdaProxy { target, timeout } => {
-            lambda_proxy(&exchange, invoker, target, *timeout).await
+            lambda_proxy(exchange, invoker, target, *timeout).await
         }
         CompiledIntegration::Http {
             spec,
             request,
             responses,
-        } => backend::http_custom(&exchange, http_client, spec, request, responses).await,
+        } => backend::http_custom(exchange, http_client, spec, request, responses).await,
         CompiledIntegration::HttpProxy { spec } => {
-            backend::http_proxy(&exchange, http_client, spec).await
+            backend::http_proxy(exchange, http_client, spec).await
         }
-        CompiledIntegration::Mock { request, responses } => mock(&exchange, request, responses),
+        CompiledIntegration::Mock { request, responses } => mock(exchange, request, responses),
         CompiledIntegration::Unavailable { reason } => {
-            tracing::warn!(api = %stage.api_id, resource = %method.resource_path, %reason, "Execution failed due to configuration error");
+            tracing::warn!(api = %exchange.stage.api_id, resource = %exchange.method.resource_path, %reason, "Execution failed due to configuration error");
             Err(GatewayResponse::internal_server_error())
         }
-    };
-    match response {
-        Ok(response) => response,
-        Err(gateway) => gateway.into_response(&exchange.meta.request_id),
     }
 }
 
 impl Exchange<'_> {
+    /// The checks between routing and the integration: required parameters (request
+    /// validator).
+    fn check_request(&self) -> Result<(), GatewayResponse> {
+        let missing: Vec<&str> = self
+            .method
+            .required_parameters
+            .iter()
+            .filter(|p| match p.location {
+                ParameterLocation::Query => !self.parts.query.iter().any(|(k, _)| *k == p.name),
+                ParameterLocation::Header => self.parts.header(&p.name).is_none(),
+                ParameterLocation::Path => !self
+                    .path_parameters
+                    .iter()
+                    .any(|(k, v)| *k == p.name && !v.is_empty()),
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(GatewayResponse::missing_parameters(&missing));
+        }
+        Ok(())
+    }
+
     fn render(
         &self,
         template: &CompiledTemplate,

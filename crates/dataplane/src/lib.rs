@@ -14,6 +14,7 @@
 
 mod backend;
 mod context;
+mod custom;
 mod gateway;
 mod integration;
 mod mapping;

@@ -1,17 +1,21 @@
 //! Compiling a deployed stage into what requests read: done once per deployment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use portico_core::arn::parse_lambda_integration_uri;
 use portico_core::{DeployedStage, StageKey};
-use portico_model::apigateway::{Integration, IntegrationResponse, Method, Resource, RestApi};
+use portico_model::apigateway::{
+    GatewayResponse as GatewayResponseModel, Integration, IntegrationResponse, Method,
+    RequestValidator, Resource, RestApi,
+};
 use portico_route::{Router, RouterBuilder};
 use portico_vtl::Template;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::custom::CompiledGatewayResponse;
 use crate::mapping::{
     RequestParameter, Source, UriPart, compile_request_parameters, compile_uri,
     resolve_stage_variables,
@@ -27,6 +31,8 @@ pub struct CompiledStage {
     pub variables: BTreeMap<String, String>,
     /// The API's `binaryMediaTypes` (`image/png`, `image/*`, `*/*`).
     pub binary_media_types: Vec<String>,
+    /// Customised gateway responses by type.
+    pub gateway_responses: HashMap<String, CompiledGatewayResponse>,
     pub router: Router<Arc<CompiledMethod>>,
 }
 
@@ -52,7 +58,56 @@ pub struct CompiledMethod {
     pub resource_id: String,
     pub resource_path: String,
     pub http_method: String,
+    /// Parameters a request validator requires, checked before the integration.
+    pub required_parameters: Vec<RequiredParameter>,
+    pub api_key_required: bool,
     pub integration: CompiledIntegration,
+}
+
+/// A `method.request.{path|querystring|header}.{name}` declared required, on a method whose
+/// request validator checks parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredParameter {
+    pub location: ParameterLocation,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterLocation {
+    Path,
+    Query,
+    Header,
+}
+
+fn required_parameters(method: &Method, validators: &[RequestValidator]) -> Vec<RequiredParameter> {
+    let checks = method.request_validator_id.as_deref().is_some_and(|id| {
+        validators
+            .iter()
+            .any(|v| v.id.as_deref() == Some(id) && v.validate_request_parameters == Some(true))
+    });
+    if !checks {
+        return Vec::new();
+    }
+    method
+        .request_parameters
+        .iter()
+        .flatten()
+        .filter(|(_, required)| **required)
+        .filter_map(|(key, _)| {
+            let rest = key.strip_prefix("method.request.")?;
+            let (kind, name) = rest.split_once('.')?;
+            let location = match kind {
+                "path" => ParameterLocation::Path,
+                "querystring" | "multivaluequerystring" => ParameterLocation::Query,
+                "header" | "multivalueheader" => ParameterLocation::Header,
+                _ => return None,
+            };
+            Some(RequiredParameter {
+                location,
+                name: name.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The Lambda function an integration calls.
@@ -161,6 +216,10 @@ struct Frozen {
     resources: Vec<Resource>,
     #[serde(default)]
     api: Option<RestApi>,
+    #[serde(default, rename = "gatewayResponses")]
+    gateway_responses: BTreeMap<String, GatewayResponseModel>,
+    #[serde(default, rename = "requestValidators")]
+    request_validators: Vec<RequestValidator>,
 }
 
 fn compile_templates(
@@ -359,7 +418,7 @@ fn compile_integration(
 pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
     let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
         tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "deployment is unreadable");
-        Frozen { id: String::new(), resources: Vec::new(), api: None }
+        Frozen { id: String::new(), resources: Vec::new(), api: None, gateway_responses: BTreeMap::new(), request_validators: Vec::new() }
     });
     let variables: BTreeMap<String, String> = deployed
         .stage
@@ -377,6 +436,8 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 resource_id: resource_id.clone(),
                 resource_path: path.clone(),
                 http_method: verb.clone(),
+                required_parameters: required_parameters(method, &frozen.request_validators),
+                api_key_required: method.api_key_required == Some(true),
                 integration: compile_integration(method, key, &variables, &where_),
             });
             if let Err(e) = builder.insert(path, verb, compiled) {
@@ -384,6 +445,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
             }
         }
     }
+    let gateway_responses = crate::custom::compile(&frozen.gateway_responses, key, &variables);
     CompiledStage {
         api_id: key.api_id.clone(),
         account_id: key.account_id.clone(),
@@ -391,6 +453,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         stage_name: key.stage_name.clone(),
         deployment_id: frozen.id,
         variables,
+        gateway_responses,
         binary_media_types: frozen
             .api
             .and_then(|api| api.binary_media_types)

@@ -49,7 +49,26 @@ pub(crate) struct CompiledRoute {
     pub integration: Arc<HttpIntegration>,
 }
 
-/// A deployed HTTP API stage, compiled.
+/// One route of a WebSocket API.
+#[derive(Debug)]
+pub(crate) struct WsRoute {
+    pub route_key: String,
+    pub integration: Arc<HttpIntegration>,
+    /// Whether the integration's answer goes back to the client (a route response is set).
+    pub two_way: bool,
+}
+
+/// The routes of a WebSocket API stage and how a message picks one.
+#[derive(Debug, Default)]
+pub(crate) struct WebSocketRoutes {
+    pub routes: std::collections::HashMap<String, Arc<WsRoute>>,
+    /// The JSON path under the message body that names the route
+    /// (`$request.body.action` → `["action"]`); `None` when the expression reads nothing
+    /// from the body, so every message takes `$default`.
+    pub selection: Option<Vec<String>>,
+}
+
+/// A deployed HTTP or WebSocket API stage, compiled.
 pub(crate) struct CompiledHttpStage {
     pub api_id: String,
     pub account_id: String,
@@ -58,6 +77,20 @@ pub(crate) struct CompiledHttpStage {
     pub variables: BTreeMap<String, String>,
     pub router: Router<Arc<CompiledRoute>>,
     pub cors: Option<CompiledCors>,
+    /// Present for WebSocket APIs (whose `router` is empty).
+    pub websocket: Option<WebSocketRoutes>,
+}
+
+/// `$request.body.a.b` or `${request.body.a.b}` → `["a", "b"]`.
+pub(crate) fn parse_selection(expression: &str) -> Option<Vec<String>> {
+    let inner = expression
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .map(|rest| format!("${rest}"))
+        .unwrap_or_else(|| expression.to_owned());
+    let path = inner.strip_prefix("$request.body.")?;
+    let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
+    (!parts.iter().any(String::is_empty)).then_some(parts)
 }
 
 /// The frozen deployment as `portico-apigwv2` publishes it.
@@ -149,6 +182,7 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "unreadable v2 deployment; the stage serves no routes");
         Frozen::default()
     });
+    let websocket_api = frozen.api.protocol_type.as_deref() == Some("WEBSOCKET");
     let integrations: BTreeMap<&str, Arc<HttpIntegration>> = frozen
         .integrations
         .iter()
@@ -158,6 +192,14 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         })
         .collect();
     let mut builder = RouterBuilder::http_api();
+    let mut websocket = websocket_api.then(|| WebSocketRoutes {
+        routes: Default::default(),
+        selection: frozen
+            .api
+            .route_selection_expression
+            .as_deref()
+            .and_then(parse_selection),
+    });
     for route in &frozen.routes {
         let Some(route_key) = route.route_key.as_deref() else {
             continue;
@@ -174,6 +216,17 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             });
         if let HttpIntegration::Unavailable { reason } = integration.as_ref() {
             tracing::warn!(api = %key.api_id, stage = %key.stage_name, route = route_key, %reason, "route will answer 500");
+        }
+        if let Some(ws) = websocket.as_mut() {
+            ws.routes.insert(
+                route_key.to_owned(),
+                Arc::new(WsRoute {
+                    route_key: route_key.to_owned(),
+                    integration,
+                    two_way: route.route_response_selection_expression.is_some(),
+                }),
+            );
+            continue;
         }
         let compiled = Arc::new(CompiledRoute {
             route_key: route_key.to_owned(),
@@ -195,5 +248,6 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             .cors_configuration
             .as_ref()
             .map(CompiledCors::new),
+        websocket,
     }
 }

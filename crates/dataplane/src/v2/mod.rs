@@ -16,11 +16,13 @@
 //! events, response inference and every default error.
 
 mod compile;
+mod connections;
 mod cors;
 mod event;
 mod http_proxy;
 mod response;
 mod serve;
+mod websocket;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,8 @@ use portico_core::{DeployedStage, Invoker, StageKey, StageSink};
 
 use crate::ClientInfo;
 use compile::CompiledHttpStage;
+pub use connections::connection_id_from_path;
+use websocket::Connections;
 
 /// The stages of one API, by name.
 type ApiStages = HashMap<String, Arc<CompiledHttpStage>>;
@@ -43,6 +47,13 @@ pub struct HttpApiPlane {
     invoker: Arc<dyn Invoker>,
     /// One pooled client for every HTTP_PROXY integration.
     http_client: crate::backend::HttpClient,
+    /// Live WebSocket connections, for the `@connections` management API.
+    connections: Arc<Connections>,
+}
+
+/// Whether a request asks to upgrade to a WebSocket.
+pub fn is_websocket_upgrade(headers: &http::HeaderMap) -> bool {
+    websocket::is_upgrade(headers)
 }
 
 /// A body over the 10 MB payload limit: `413 {"message":"Request Entity Too Large"}`.
@@ -69,6 +80,7 @@ impl HttpApiPlane {
             apis: ArcSwap::from_pointee(HashMap::new()),
             invoker,
             http_client: crate::backend::client(),
+            connections: Arc::default(),
         }
     }
 
@@ -99,6 +111,11 @@ impl HttpApiPlane {
             Some(found) => found,
             None => return serve::not_found(),
         };
+        if stage.websocket.is_some() {
+            // A WebSocket API answers plain HTTP only on its management API, which the
+            // listener sends to `manage`; anything else is refused as AWS refuses it.
+            return serve::gateway(403, "Forbidden", &portico_core::ids::extended_request_id());
+        }
         serve::run(
             &stage,
             self.invoker.as_ref(),
@@ -109,6 +126,56 @@ impl HttpApiPlane {
             client,
         )
         .await
+    }
+}
+
+impl HttpApiPlane {
+    /// Answers a WebSocket upgrade to `api_id`: `$connect` decides, then the connection gets
+    /// its own task. `on_upgrade` is the listener's handle on the upgraded socket.
+    pub async fn upgrade(
+        &self,
+        api_id: &str,
+        host: &str,
+        parts: &http::request::Parts,
+        on_upgrade: hyper::upgrade::OnUpgrade,
+        client: &ClientInfo,
+    ) -> Response<Bytes> {
+        let stage = self.apis.load().get(api_id).and_then(|stages| {
+            let name = parts.uri.path().trim_matches('/');
+            stages.get(name).cloned()
+        });
+        let Some(stage) = stage.filter(|s| s.websocket.is_some()) else {
+            return serve::gateway(403, "Forbidden", &portico_core::ids::extended_request_id());
+        };
+        websocket::accept(websocket::Upgrade {
+            stage,
+            invoker: self.invoker.clone(),
+            connections: self.connections.clone(),
+            parts,
+            on_upgrade,
+            domain_name: host.split(':').next().unwrap_or(host).to_owned(),
+            source_ip: client.source_ip.clone(),
+        })
+        .await
+    }
+
+    /// Runs a `@connections` management call (PostToConnection, GetConnection,
+    /// DeleteConnection). `host` is the request's `Host`; when it names an API, only that
+    /// API's connections are reachable.
+    pub fn manage_connection(
+        &self,
+        host: &str,
+        method: &http::Method,
+        connection_id: &str,
+        body: Bytes,
+    ) -> Response<Bytes> {
+        connections::manage(
+            &self.connections,
+            api_id_from_host(host),
+            method,
+            connection_id,
+            body,
+        )
     }
 }
 
