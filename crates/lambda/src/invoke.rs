@@ -221,7 +221,12 @@ pub(crate) async fn invoke_operation(
         InvocationType::Event => 202,
         InvocationType::DryRun => 204,
     };
-    let mut headers = vec![("X-Amz-Executed-Version", result.executed_version)];
+    // Only a synchronous answer names the version that ran (AWS's Event and DryRun answers
+    // carry just the status).
+    let mut headers = Vec::new();
+    if invocation_type == InvocationType::RequestResponse {
+        headers.push(("X-Amz-Executed-Version", result.executed_version));
+    }
     if let Some(error) = result.function_error {
         headers.push(("X-Amz-Function-Error", error));
     }
