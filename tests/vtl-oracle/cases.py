@@ -521,6 +521,36 @@ for di, d in enumerate(WS_DIRECTIVES):
             t = '#macro(mac)M#end#set($d = "D")|' + pre.encode().decode('unicode_escape') + d + suf.encode().decode('unicode_escape') + "|"
             case("whitespace_matrix", f"ws {di}.{pi}.{si} {d}", t, "")
 
+# common template idioms
+IDI = "idioms"
+for t in ["#if($input.params('nope') == \"\")empty#{else}set#end", "#if(!$input.path('$.missing'))absent#end",
+          "#if($input.path('$.owner.vip'))vip#end|#if($input.path('$.owner.nick'))nick#{else}no nick#end",
+          "#set($c = $input.path('$.count') + 1)$c", "#set($p = $input.path('$.pets[0].price') * 2)$p",
+          "#set($total = 0)#foreach($p in $input.path('$.pets'))#set($total = $total + $p.price)#end$total",
+          "$input.json('$.pets[0].price')|$input.json('$.count')|$input.json('$.owner.vip')|$input.json('$.owner.nick')",
+          "#foreach($p in $input.path('$.pets'))#set($s = \"$p.type-$p.price\")$s #end",
+          "#foreach($a in [1, 2])#foreach($b in [3, 4])$velocityCount/$foreach.count/$foreach.parent.count #end#end",
+          "#foreach($a in [1])#end[$foreach.count][$velocityCount]",
+          "#set($map = {})$map.put('k', 'v')|$map|#set($l = [])$l.add(1)|$l",
+          "#set($a = 1)#set($b = 3)#set($c = false)#if($a == 1 && $b != 2 || !$c)yes#end",
+          "#if( $input.path('$.count') >= 3 )three#end", "$!{input.json('$.owner')}",
+          "#macro(row $p)<$p.type:$foreach.count>#end#foreach($p in $input.path('$.pets'))#row($p)#end",
+          "#foreach($e in $input.path('$.owner').entrySet())$e.key=$e.value;#end",
+          "$input.path('$.pets').get(0).get('type')|$input.path('$.pets')[-1].type",
+          "$input.path('$.count').intValue()|$input.path('$.count').doubleValue()|$input.path('$.pets[0].price').intValue()",
+          "#set($n = $input.params('limit'))#set($i = $n + 1)$i", "#if('b' < 'a')lt#{else}nlt#end",
+          "#set($q = $input.params('name'))$util.urlEncode($q)|$util.escapeJavaScript($input.path('$.str'))",
+          "#set($m = {\n  'a': 1,\n  'b': [1,\n 2]\n})$m",
+          "{#foreach($p in $input.path('$.pets'))\n  \"$p.type\": $p.price#if($foreach.hasNext),#end\n#end}",
+          "#set($body = $util.parseJson($input.body))#set($d = $body.put('extra', 1))$body.keySet()",
+          "#set($ids = [])#foreach($p in $input.path('$.pets'))#set($d = $ids.add($p.type.toUpperCase()))#end$ids",
+          "$input.params().size()|$input.params().header.size()|$input.params().querystring.keySet()",
+          "#set($h = $input.params().header)#foreach($k in $h.keySet())#if($k.toLowerCase().startsWith('x-'))$k=$h.get($k);#end#end",
+          "#set($s = $input.path('$.str'))$s.length()|$s.indexOf('é')|$s.substring($s.indexOf('\"'))",
+          "$context.requestTimeEpoch.class.simpleName|$input.path('$.big').class.simpleName|$input.path('$.huge').class.simpleName|$input.path('$.exp').class.simpleName",
+          "#set($x = $input.path('$.big') * 1000)$x|#set($y = $input.path('$.count') * 2147483647)$y"]:
+    case(IDI, f"idiom {t[:60]}", t, PETS, DEFAULT_PARAMS)
+
 # ----------------------------------------------------------------------------------- errors
 X = "errors"
 for t in ["#if(", "#if($x", "#foreach($i in)#end", "#set($x = [1, 2)", "#set($x = {'a' 1})", "#set($x = 'unterminated)",
