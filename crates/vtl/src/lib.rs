@@ -23,6 +23,16 @@
 //! arithmetic that widens instead of overflowing, `toString()` of Java collections) checked
 //! against the real engine (see `tests/vtl-oracle/` in the repository), with AWS's departures:
 //! null and undefined references print as empty text, `#foreach` stops after 1000 iterations.
+//! `$input.json()`/`$input.path()` evaluate JSONPath as Jayway does (a definite path yields one
+//! value, an indefinite one a JSON array); a path that matches nothing prints as empty.
+//!
+//! The caller's side: build [`Params`] (path, query string, headers; one value per name),
+//! the `$context` object as JSON, and the stage variables; render; send
+//! [`RenderOutput::body`] on and apply [`RenderOutput::overrides`]
+//! (`$context.requestOverride.*` in request templates, `$context.responseOverride.*` in
+//! response templates). A [`ParseError`] (at deployment) or [`RenderError`] (per request: a
+//! Java exception in Velocity such as `substring` out of range, an invalid override status, or
+//! a [`Limits`] bound) carries the 1-based line and column.
 //!
 //! What it is not: it does not choose templates by Content-Type or apply passthrough rules
 //! (the data plane does), has no `#include`/`#parse` (no files: refused at parse time), and
