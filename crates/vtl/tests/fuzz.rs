@@ -317,3 +317,100 @@ fn regressions_found_by_the_property_test() {
     run("#macro(m $x)A A$!#end]]#\u{109bc}#set($a = ", "");
     run("#macro(m $x)A A$!#end]]#\u{109bc}#set($a = 1)x", "");
 }
+
+/// Well-formed templates (balanced directives) so the evaluator, not just the parser, meets
+/// arbitrary programs.
+fn expr() -> impl Strategy<Value = String> {
+    let leaf = proptest::sample::select(vec![
+        "$a",
+        "$b",
+        "$i",
+        "1",
+        "-3",
+        "0",
+        "2147483647",
+        "2.5",
+        "'s'",
+        "\"x$a\"",
+        "[1..3]",
+        "[1, 'a', $b]",
+        "{'k': $a, 'n': [1]}",
+        "$input.path('$.x')",
+        "$input.path('$.y')",
+        "$a.size()",
+        "true",
+        "false",
+        "$input.params('p')",
+        "$a.get(0)",
+        "$b.k",
+        "$a[0]",
+        "$util.parseJson('[1,{}]')",
+        "$context.stage",
+    ])
+    .prop_map(str::to_string);
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                proptest::sample::select(vec![
+                    "+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||"
+                ]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+            inner.clone().prop_map(|a| format!("!{a}")),
+            inner.clone().prop_map(|a| format!("({a})")),
+            inner.clone().prop_map(|a| format!("[{a}, {a}]")),
+        ]
+    })
+}
+
+fn program() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        proptest::sample::select(vec![
+            "x",
+            " ",
+            "\n",
+            "$a",
+            "$!b",
+            "${i}",
+            "$foreach.index",
+            "$velocityCount",
+            "#break",
+            "#stop",
+            "## c\n"
+        ])
+        .prop_map(str::to_string),
+        expr().prop_map(|e| format!("#set($a = {e})")),
+        expr().prop_map(|e| format!("#set($b = {e})")),
+        expr().prop_map(|e| format!("$a.add({e})")),
+        expr().prop_map(|e| format!("#set($b.k = {e})")),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 1..6).prop_map(|v| v.concat()),
+            (expr(), inner.clone(), inner.clone())
+                .prop_map(|(c, t, e)| format!("#if({c})\n{t}#else {e}#end\n")),
+            (expr(), inner.clone()).prop_map(|(c, b)| format!("#foreach($i in {c})\n{b}#end")),
+            inner.clone().prop_map(|b| format!("#define($a){b}#end$a")),
+            inner
+                .clone()
+                .prop_map(|b| format!("#macro(m $i){b}#end#m($a)#m($i)")),
+            inner
+                .clone()
+                .prop_map(|b| format!("#set($s = '{}')#evaluate($s)", b.replace('\'', "''"))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn well_formed_programs_never_panic_or_hang(src in program()) {
+        run(&src, "{\"x\":[1,2,{\"y\":\"z\"}],\"y\":null}");
+    }
+}
