@@ -1,7 +1,7 @@
 //! Unpacking a function's deployment package (`Code.ZipFile`) into a directory.
 
 use std::fs;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path};
 
@@ -105,13 +105,7 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
         let mut out = fs::File::create(&path)?;
         let remaining = MAX_UNZIPPED_BYTES - total;
         // Read one byte past the budget so an archive that lies about its sizes is caught.
-        let written = io::copy(&mut (&mut entry).take(remaining + 1), &mut out).map_err(|e| {
-            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::Other {
-                ExtractError::InvalidZip(e.to_string())
-            } else {
-                ExtractError::Io(e)
-            }
-        })?;
+        let written = copy_entry(&mut (&mut entry).take(remaining + 1), &mut out)?;
         total += written;
         if total > MAX_UNZIPPED_BYTES {
             return Err(ExtractError::TooLarge);
@@ -124,6 +118,24 @@ pub fn extract_zip(zip_bytes: &[u8], dest: &Path) -> Result<u64, ExtractError> {
         std::os::unix::fs::symlink(&target, &path)?;
     }
     Ok(total)
+}
+
+/// Copies one entry out. A failure to read is the archive's fault (corrupt deflate data, a bad
+/// CRC: whatever kind of `io::Error` the decoder chose) and answers like any invalid zip; a
+/// failure to write is ours.
+fn copy_entry(entry: &mut impl Read, out: &mut impl Write) -> Result<u64, ExtractError> {
+    let mut buffer = [0u8; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        let n = match entry.read(&mut buffer) {
+            Ok(0) => return Ok(written),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ExtractError::InvalidZip(e.to_string())),
+        };
+        out.write_all(&buffer[..n])?;
+        written += n as u64;
+    }
 }
 
 /// Whether a symlink at `link` (relative to the root) pointing at `target` resolves, lexically,

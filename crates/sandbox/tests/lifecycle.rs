@@ -341,3 +341,22 @@ fn extract_refuses_zip_slip_and_garbage() {
         "Unzipped size must be smaller than 262144000 bytes"
     );
 }
+
+#[test]
+fn extract_reports_corrupt_entry_data_as_an_invalid_zip() {
+    // The central directory is intact, the compressed bytes are not: reading the entry fails
+    // inside the decoder, which is the archive's fault, not the disk's.
+    let text =
+        b"export const handler = async () => 'a reasonably long body to compress';".repeat(20);
+    let mut zip = zip_of(&[("index.mjs", &text, 0o644)]);
+    for byte in &mut zip[40..120] {
+        *byte = 0xff;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let err = extract_zip(&zip, dir.path()).unwrap_err();
+    assert!(matches!(err, ExtractError::InvalidZip(_)), "{err:?}");
+    assert_eq!(
+        err.aws_message().as_deref(),
+        Some("Could not unzip uploaded file. Please check your file, then try to upload again.")
+    );
+}
