@@ -204,3 +204,45 @@ def test_request_validator_requires_parameters(aws, portico):
                     "--request-validator-id", "nope00")
     assert err.endswith("(NotFoundException) when calling the GetRequestValidator operation: "
                         "Invalid Request Validator identifier specified")
+
+
+def test_stage_throttling_and_variables(aws, portico):
+    api_id, root = new_api(aws, "throttled")
+    aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "GET", "--authorization-type", "NONE")
+    aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "GET", "--type", "MOCK",
+             "--request-templates", '{"application/json": "{\\"statusCode\\": 200}"}')
+    aws.json("apigateway", "put-method-response", "--rest-api-id", api_id,
+             "--resource-id", root, "--http-method", "GET", "--status-code", "200")
+    aws.json("apigateway", "put-integration-response", "--rest-api-id", api_id,
+             "--resource-id", root, "--http-method", "GET", "--status-code", "200",
+             "--response-templates",
+             '{"application/json": "{\\"color\\": \\"$stageVariables.color\\"}"}')
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test",
+             "--variables", "color=red")
+    assert call(portico, api_id, "GET", "/")[2] == b'{"color": "red"}'
+
+    stage = aws.json("apigateway", "update-stage", "--rest-api-id", api_id, "--stage-name",
+                     "test", "--patch-operations",
+                     "op=replace,path=/variables/color,value=blue",
+                     "op=replace,path=/*/*/throttling/rateLimit,value=0.01",
+                     "op=replace,path=/*/*/throttling/burstLimit,value=2")
+    assert stage["variables"] == {"color": "blue"}
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 0.01
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 2
+    assert stage["methodSettings"]["*/*"]["cacheTtlInSeconds"] == 300
+    got = aws.json("apigateway", "get-stage", "--rest-api-id", api_id, "--stage-name", "test")
+    assert got["methodSettings"] == stage["methodSettings"]
+
+    assert call(portico, api_id, "GET", "/")[:3:2] == (200, b'{"color": "blue"}')
+    assert call(portico, api_id, "GET", "/")[0] == 200
+    status, headers, body = call(portico, api_id, "GET", "/")
+    assert status == 429
+    assert body == b'{"message":"Too Many Requests"}'
+    assert headers["x-amzn-errortype"] == "TooManyRequestsException"
+
+    err = aws.error("apigateway", "update-stage", "--rest-api-id", api_id, "--stage-name",
+                    "test", "--patch-operations", "op=replace,path=/*/*/throttling/x,value=1")
+    assert "(BadRequestException) when calling the UpdateStage operation: " \
+           "Invalid method setting path: /*/*/throttling/x." in err

@@ -19,6 +19,7 @@ mod persist;
 mod resource;
 mod responses;
 mod restapi;
+mod settings;
 mod stage;
 mod update;
 

@@ -145,7 +145,11 @@ pub(crate) async fn update(
     for patch in req.patch_operations.unwrap_or_default() {
         let value = patch.value.unwrap_or_default();
         let path = patch.path.unwrap_or_default();
-        match (patch.op.as_deref().unwrap_or(""), path.as_str()) {
+        let op_name = patch.op.as_deref().unwrap_or("");
+        if crate::settings::apply(&mut stage, op_name, &path, &value)? {
+            continue;
+        }
+        match (op_name, path.as_str()) {
             ("replace", "/deploymentId") => {
                 check_deployment_exists(call, &api_id, &value).await?;
                 stage.deployment_id = Some(value);

@@ -150,9 +150,14 @@ async fn integrate(
 }
 
 impl Exchange<'_> {
-    /// The checks between routing and the integration: required parameters (request
-    /// validator).
+    /// The checks between routing and the integration, in AWS's order: stage throttling,
+    /// then required parameters (request validator).
     fn check_request(&self) -> Result<(), GatewayResponse> {
+        if let Some(bucket) = &self.method.throttle
+            && !bucket.try_take()
+        {
+            return Err(GatewayResponse::throttled());
+        }
         let missing: Vec<&str> = self
             .method
             .required_parameters

@@ -22,6 +22,7 @@ mod params;
 mod proxy;
 pub mod snapshot;
 pub mod target;
+pub mod throttle;
 pub mod v2;
 
 use std::collections::HashMap;

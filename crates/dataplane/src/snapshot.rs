@@ -8,7 +8,7 @@ use portico_core::arn::parse_lambda_integration_uri;
 use portico_core::{DeployedStage, StageKey};
 use portico_model::apigateway::{
     GatewayResponse as GatewayResponseModel, Integration, IntegrationResponse, Method,
-    RequestValidator, Resource, RestApi,
+    MethodSetting, RequestValidator, Resource, RestApi,
 };
 use portico_route::{Router, RouterBuilder};
 use portico_vtl::Template;
@@ -20,6 +20,7 @@ use crate::mapping::{
     RequestParameter, Source, UriPart, compile_request_parameters, compile_uri,
     resolve_stage_variables,
 };
+use crate::throttle::TokenBucket;
 
 /// A stage ready to serve.
 pub struct CompiledStage {
@@ -61,7 +62,24 @@ pub struct CompiledMethod {
     /// Parameters a request validator requires, checked before the integration.
     pub required_parameters: Vec<RequiredParameter>,
     pub api_key_required: bool,
+    /// The stage's throttling for this method (`methodSettings` for it, else `*/*`).
+    pub throttle: Option<TokenBucket>,
     pub integration: CompiledIntegration,
+}
+
+/// The method's throttling bucket from the stage's `methodSettings`.
+fn throttle(
+    settings: &BTreeMap<String, MethodSetting>,
+    path: &str,
+    verb: &str,
+) -> Option<TokenBucket> {
+    let setting = settings
+        .get(&format!("{}/{verb}", path.trim_start_matches('/')))
+        .or_else(|| settings.get("*/*"))?;
+    TokenBucket::new(
+        setting.throttling_rate_limit?,
+        f64::from(setting.throttling_burst_limit?),
+    )
 }
 
 /// A `method.request.{path|querystring|header}.{name}` declared required, on a method whose
@@ -425,6 +443,11 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         .get("variables")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
+    let method_settings: BTreeMap<String, MethodSetting> = deployed
+        .stage
+        .get("methodSettings")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
     let mut builder = RouterBuilder::new();
     for resource in &frozen.resources {
         let (Some(resource_id), Some(path)) = (&resource.id, &resource.path) else {
@@ -438,6 +461,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 http_method: verb.clone(),
                 required_parameters: required_parameters(method, &frozen.request_validators),
                 api_key_required: method.api_key_required == Some(true),
+                throttle: throttle(&method_settings, path, verb),
                 integration: compile_integration(method, key, &variables, &where_),
             });
             if let Err(e) = builder.insert(path, verb, compiled) {

@@ -365,7 +365,7 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
     let connections = upgrade.connections;
     let on_upgrade = upgrade.on_upgrade;
     tokio::spawn(async move {
-        match on_upgrade.await {
+        let (code, reason) = match on_upgrade.await {
             Ok(upgraded) => {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(MAX_MESSAGE))
@@ -391,7 +391,6 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
                 return;
             }
         };
-        let (code, reason) = (1001, "Connection closed");
         connections.remove(&session.connection_id);
         if let Some(route) = session
             .stage
@@ -399,7 +398,7 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
             .as_ref()
             .and_then(|ws| ws.routes.get("$disconnect"))
         {
-            let event = session.disconnect_event(&ids::extended_request_id(), code, reason);
+            let event = session.disconnect_event(&ids::extended_request_id(), code, &reason);
             run_route(invoker.as_ref(), &session, route, &event).await;
         }
     });
@@ -486,14 +485,15 @@ async fn dispatch(
 }
 
 /// The connection's life: messages in, queued messages out, until either side closes, the
-/// idle timeout passes or a limit is broken.
+/// idle timeout passes or a limit is broken. Returns the close code and reason `$disconnect`
+/// reports.
 async fn serve(
     socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     session: Session,
     connection: Arc<Connection>,
     mut receiver: mpsc::UnboundedReceiver<Outbound>,
     invoker: Arc<dyn Invoker>,
-) {
+) -> (u16, String) {
     let (mut sink, mut stream) = socket.split();
     let idle = tokio::time::sleep(IDLE_TIMEOUT);
     tokio::pin!(idle);
@@ -501,7 +501,7 @@ async fn serve(
         tokio::select! {
             incoming = stream.next() => {
                 let message = match incoming {
-                    None => break,
+                    None => return (1006, "Connection closed abnormally".to_owned()),
                     Some(Ok(message)) => message,
                     Some(Err(error)) => {
                         // A message over 128 KB or a frame over 32 KB ends the connection
@@ -509,7 +509,7 @@ async fn serve(
                         tracing::debug!(%error, connection = %session.connection_id, "WebSocket read failed");
                         let frame = CloseFrame { code: CloseCode::Size, reason: "Message too big".into() };
                         let _ = sink.send(Message::Close(Some(frame))).await;
-                        break;
+                        return (1009, "Message too big".to_owned());
                     }
                 };
                 connection.last_active.store(now_ms(), Ordering::Relaxed);
@@ -518,26 +518,31 @@ async fn serve(
                     Message::Text(_) | Message::Binary(_) => {
                         tokio::spawn(dispatch(invoker.clone(), session.clone(), connection.outbound.clone(), message));
                     }
-                    Message::Close(_) => break,
+                    Message::Close(frame) => {
+                        return match frame {
+                            Some(frame) => (u16::from(frame.code), frame.reason.to_string()),
+                            None => (1005, String::new()),
+                        };
+                    }
                     _ => {}
                 }
             }
             out = receiver.recv() => match out {
                 Some(Outbound::Send(message)) => {
                     if sink.send(message).await.is_err() {
-                        break;
+                        return (1006, "Connection closed abnormally".to_owned());
                     }
                 }
                 Some(Outbound::Close) | None => {
                     let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
                     let _ = sink.send(Message::Close(Some(frame))).await;
-                    break;
+                    return (1000, "Connection deleted".to_owned());
                 }
             },
             () = &mut idle => {
                 let frame = CloseFrame { code: CloseCode::Away, reason: "Going away".into() };
                 let _ = sink.send(Message::Close(Some(frame))).await;
-                break;
+                return (1001, "Going away".to_owned());
             }
         }
     }
