@@ -14,7 +14,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use portico_apigw::ApiGateway;
 use portico_apigwv2::ApiGatewayV2;
 use portico_core::{AwsError, Invoker, Scope, StageSink};
-use portico_dataplane::v2::{HttpApiPlane, api_id_from_host};
+use portico_dataplane::v2::{
+    HttpApiPlane, api_id_from_host, connection_id_from_path, is_websocket_upgrade,
+};
 use portico_dataplane::{ClientInfo, DataPlane, parse_invoke_target};
 use portico_lambda::{Lambda, LambdaConfig};
 use portico_protocol::{OperationRouter, Service, bind_input, detect, error_response};
@@ -123,7 +125,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    if let Err(error) = builder.serve_connection(TokioIo::new(stream), service).await {
+                    if let Err(error) = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).await {
                         tracing::debug!(%error, %peer, "connection ended with an error");
                     }
                 });
@@ -219,10 +221,34 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Respo
         .or_else(|| request.uri().host())
         .unwrap_or("")
         .to_owned();
+    if let Some(connection_id) = connection_id_from_path(path) {
+        // The WebSocket `@connections` management API: connection ids are unique across
+        // APIs, so `--endpoint-url http://127.0.0.1:PORT/{stage}` works as well as the API's
+        // own host.
+        let method = request.method().clone();
+        let Ok(body) = read_body(request.into_body(), MAX_DATA_PLANE_BODY).await else {
+            return portico_dataplane::v2::payload_too_large();
+        };
+        return app
+            .httpapi
+            .manage_connection(&host, &method, &connection_id, body);
+    }
     if let Some(api_id) = api_id_from_host(&host)
         && app.httpapi.serves(api_id)
     {
         let api_id = api_id.to_owned();
+        if is_websocket_upgrade(request.headers()) {
+            let mut request = request;
+            let on_upgrade = hyper::upgrade::on(&mut request);
+            let (parts, _) = request.into_parts();
+            let client = ClientInfo {
+                source_ip: peer.ip().to_string(),
+            };
+            return app
+                .httpapi
+                .upgrade(&api_id, &host, &parts, on_upgrade, &client)
+                .await;
+        }
         let (parts, body) = request.into_parts();
         let Ok(body) = read_body(body, MAX_DATA_PLANE_BODY).await else {
             return portico_dataplane::v2::payload_too_large();
