@@ -311,3 +311,48 @@ def test_control_plane_reads_updates_deletes_and_errors(aws, portico, echo_arn):
     aws.run("apigatewayv2", "delete-api", "--api-id", api_id)
     err = aws.error("apigatewayv2", "delete-api", "--api-id", api_id)
     assert err.endswith(f"Invalid API identifier specified 123456789012:{api_id}")
+
+
+def test_stages_survive_a_restart(tmp_path, echo_arn):
+    import signal
+
+    from conftest import AwsCli, Portico
+
+    server = Portico(tmp_path / "data")
+    server.start()
+    try:
+        aws = AwsCli(server)
+        aws.json("lambda", "create-function", "--function-name", "HttpEcho", "--runtime",
+                 "python3.11", "--handler", "echo.handler", "--role",
+                 f"arn:aws:iam::{ACCOUNT}:role/r", "--zip-file",
+                 f"fileb://{_echo_zip(tmp_path)}")
+        quick = aws.json("apigatewayv2", "create-api", "--name", "q", "--protocol-type", "HTTP",
+                         "--target", echo_arn)["ApiId"]
+        manual = aws.json("apigatewayv2", "create-api", "--name", "m",
+                          "--protocol-type", "HTTP")["ApiId"]
+        integration = aws.json("apigatewayv2", "create-integration", "--api-id", manual,
+                               "--integration-type", "AWS_PROXY", "--integration-uri",
+                               echo_arn, "--payload-format-version", "2.0")["IntegrationId"]
+        aws.json("apigatewayv2", "create-route", "--api-id", manual, "--route-key", "GET /m",
+                 "--target", f"integrations/{integration}")
+        aws.json("apigatewayv2", "create-stage", "--api-id", manual, "--stage-name", "live")
+        aws.json("apigatewayv2", "create-deployment", "--api-id", manual, "--stage-name", "live")
+        before = call(server, quick, "GET", "/a")[0], call(server, manual, "GET", "/live/m")[0]
+        assert before == (200, 200)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            server.stop(sig)
+            health = server.start()
+            assert health["stages"] == 2
+            assert event_of(call(server, quick, "GET", "/a"))["routeKey"] == "$default"
+            assert event_of(call(server, manual, "GET", "/live/m"))["routeKey"] == "GET /m"
+    finally:
+        server.stop()
+
+
+def _echo_zip(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("echo.py", ECHO)
+    path = tmp_path / "echo.zip"
+    path.write_bytes(buf.getvalue())
+    return path
