@@ -268,6 +268,7 @@ fn proxy_result(payload: &[u8]) -> (u16, Option<String>) {
             (status, body)
         }
         Ok(Value::Null) | Err(_) => (200, None),
+        Ok(Value::String(text)) => (200, Some(text)),
         Ok(other) => (200, Some(other.to_string())),
     }
 }
@@ -545,5 +546,83 @@ async fn serve(
                 return (1001, "Going away".to_owned());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v2::compile::{WebSocketRoutes, parse_selection};
+
+    fn stage(selection: &str, keys: &[&str]) -> CompiledHttpStage {
+        let routes = keys
+            .iter()
+            .map(|k| {
+                (
+                    (*k).to_owned(),
+                    Arc::new(WsRoute {
+                        route_key: (*k).to_owned(),
+                        integration: Arc::new(HttpIntegration::Unavailable {
+                            reason: String::new(),
+                        }),
+                        two_way: false,
+                    }),
+                )
+            })
+            .collect();
+        CompiledHttpStage {
+            api_id: "a".into(),
+            account_id: "1".into(),
+            region: "us-east-1".into(),
+            stage_name: "prod".into(),
+            variables: Default::default(),
+            router: portico_route::RouterBuilder::http_api().build(),
+            cors: None,
+            websocket: Some(WebSocketRoutes {
+                routes,
+                selection: parse_selection(selection),
+            }),
+        }
+    }
+
+    #[test]
+    fn selection_expressions() {
+        assert_eq!(
+            parse_selection("$request.body.action"),
+            Some(vec!["action".to_owned()])
+        );
+        assert_eq!(
+            parse_selection("${request.body.msg.kind}"),
+            Some(vec!["msg".to_owned(), "kind".to_owned()])
+        );
+        assert_eq!(parse_selection("$request.header.x"), None);
+        assert_eq!(parse_selection("$request.body."), None);
+    }
+
+    #[test]
+    fn messages_pick_their_route_or_default() {
+        let s = stage("$request.body.action", &["send", "$default", "7"]);
+        let key = |text: &str| select_route(&s, text).map(|r| r.route_key.clone());
+        assert_eq!(key(r#"{"action":"send"}"#).as_deref(), Some("send"));
+        assert_eq!(key(r#"{"action":"other"}"#).as_deref(), Some("$default"));
+        assert_eq!(key(r#"{"action":7}"#).as_deref(), Some("7"));
+        assert_eq!(key("not json").as_deref(), Some("$default"));
+        let s = stage("$request.body.action", &["send"]);
+        assert!(select_route(&s, r#"{"action":"x"}"#).is_none());
+    }
+
+    #[test]
+    fn proxy_results() {
+        assert_eq!(
+            proxy_result(br#"{"statusCode":403,"body":"no"}"#),
+            (403, Some("no".to_owned()))
+        );
+        assert_eq!(
+            proxy_result(br#"{"body":"b"}"#),
+            (200, Some("b".to_owned()))
+        );
+        assert_eq!(proxy_result(b"null"), (200, None));
+        assert_eq!(proxy_result(br#""text""#), (200, Some("text".to_owned())));
+        assert_eq!(proxy_result(b"[1]"), (200, Some("[1]".to_owned())));
     }
 }
