@@ -30,9 +30,14 @@ public class Oracle {
         private final String body;
         private final Map<String, Map<String, String>> params;
 
+        /** What JSONPath reads: API Gateway treats an empty body as `{}` (a GET through the
+         *  passthrough template yields `"body-json" : {}`). */
+        private final String jsonBody;
+
         Input(String body, Map<String, Map<String, String>> params) {
             this.body = body;
             this.params = params;
+            this.jsonBody = body.trim().isEmpty() ? "{}" : body;
         }
 
         public String getBody() { return body; }
@@ -40,7 +45,7 @@ public class Oracle {
         /** JSONPath result as a Java object; a path that matches nothing (or bad JSON) is null. */
         public Object path(String p) {
             try {
-                return JsonPath.read(body, p);
+                return JsonPath.read(jsonBody, p);
             } catch (Exception e) {
                 return null;
             }
@@ -50,7 +55,7 @@ public class Oracle {
         public String json(String p) {
             Object o;
             try {
-                o = JsonPath.read(body, p);
+                o = JsonPath.read(jsonBody, p);
             } catch (Exception e) {
                 return "";
             }

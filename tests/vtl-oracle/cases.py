@@ -102,6 +102,8 @@ case("aws_docs", "seed 003 passthrough", PASSTHROUGH, '{"keybody":"valuebody"}',
 case("aws_docs", "seed 003 passthrough 10 headers 5 query", PASSTHROUGH, PETS,
      {"path": [["proxy", "a/b"]], "querystring": FIVE_QUERY, "header": TEN_HEADERS})
 case("aws_docs", "seed 003 passthrough no params", PASSTHROUGH, '{}', {"path": [], "querystring": [], "header": []})
+case("aws_docs", "seed 003 passthrough GET without body", PASSTHROUGH, '', DEFAULT_PARAMS)
+case("aws_docs", "seed 003 passthrough whitespace body", PASSTHROUGH, ' \n', DEFAULT_PARAMS)
 case("aws_docs", "seed 003 passthrough array body", PASSTHROUGH, '[1,2,{"a":null}]', DEFAULT_PARAMS)
 case("aws_docs", "seed 003 passthrough non-JSON body", PASSTHROUGH, 'a=1&b=2', DEFAULT_PARAMS)
 case("aws_docs", "doc example 1 things", """{"id":"$input.params('id')","count":"$input.path('$.things').size()","things":$input.json('$.things')}""",

@@ -32,15 +32,20 @@ pub(crate) fn parse(s: &str) -> Result<Value<'_>, String> {
     Ok(v)
 }
 
-/// The document JSONPath sees. json-smart's permissive parser (Jayway's default) reads a body
-/// that is not JSON and does not open an object, array or string as one bare string (a form
-/// post `a=1&b=2` becomes `"a=1&b=2"`); anything else that fails to parse is no document.
+/// The document JSONPath sees. API Gateway reads an empty body as `{}` (a GET through the
+/// passthrough template yields `"body-json" : {}`). json-smart's permissive parser (Jayway's
+/// default) reads a body that is not JSON and does not open an object, array or string as one
+/// bare string (a form post `a=1&b=2` becomes `"a=1&b=2"`); anything else that fails to parse
+/// is no document.
 pub(crate) fn parse_lenient(s: &str) -> Option<Value<'_>> {
     if let Ok(v) = parse(s) {
         return Some(v);
     }
     let t = s.trim();
-    if t.is_empty() || t.starts_with(['{', '[', '"', '\'']) {
+    if t.is_empty() {
+        return Some(Value::map(Vec::new()));
+    }
+    if t.starts_with(['{', '[', '"', '\'']) {
         return None;
     }
     Some(Value::Borrowed(t))
