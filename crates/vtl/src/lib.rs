@@ -24,7 +24,9 @@
 //! against the real engine (see `tests/vtl-oracle/` in the repository), with AWS's departures:
 //! null and undefined references print as empty text, `#foreach` stops after 1000 iterations.
 //! `$input.json()`/`$input.path()` evaluate JSONPath as Jayway does (a definite path yields one
-//! value, an indefinite one a JSON array); a path that matches nothing prints as empty.
+//! value, an indefinite one a JSON array); a path that matches nothing prints as empty, and an
+//! empty body reads as `{}` (so a GET through the passthrough template yields
+//! `"body-json" : {}`, as on AWS).
 //!
 //! The caller's side: build [`Params`] (path, query string, headers; one value per name),
 //! the `$context` object as JSON, and the stage variables; render; send
