@@ -15,7 +15,8 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
 
 use crate::Lambda;
-use crate::function::{mutate, not_found, resolve_unqualified};
+use crate::function::{not_found, resolve_unqualified};
+use crate::snapshot::mutate;
 use crate::state::{StoredFunction, is_version_number};
 use crate::update::revision_mismatch;
 

@@ -20,7 +20,8 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
 
 use crate::Lambda;
-use crate::function::{mutate, resolve_unqualified};
+use crate::function::resolve_unqualified;
+use crate::snapshot::mutate;
 
 /// Lambda's default account concurrency limit.
 pub const DEFAULT_ACCOUNT_CONCURRENCY: i64 = 1000;

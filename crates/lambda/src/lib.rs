@@ -21,8 +21,11 @@ mod invoke;
 mod policy;
 mod pool;
 mod registry;
+mod snapshot;
 mod state;
 mod tags;
+#[cfg(test)]
+mod tests;
 mod update;
 mod validate;
 mod versions;
@@ -66,7 +69,7 @@ impl Lambda {
             account: Arc::new(Account::default()),
             writes: tokio::sync::Mutex::new(()),
         });
-        function::load_all(&lambda).await?;
+        snapshot::load_all(&lambda).await?;
         Ok(lambda)
     }
 

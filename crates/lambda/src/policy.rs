@@ -20,7 +20,8 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value, json};
 
 use crate::Lambda;
-use crate::function::{mutate, not_found, resolve};
+use crate::function::{not_found, resolve};
+use crate::snapshot::mutate;
 use crate::state::{Policy, StoredFunction, is_version_number};
 
 fn policy_revision_mismatch() -> AwsError {

@@ -110,6 +110,11 @@ impl Pool {
         }
     }
 
+    #[cfg(test)]
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
     /// Stops every environment and refuses new invocations.
     pub async fn shutdown(&self) {
         self.permits.close();

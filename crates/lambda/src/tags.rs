@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::Lambda;
 use crate::code::MAX_ZIPPED_BYTES;
-use crate::function::mutate;
+use crate::snapshot::mutate;
 
 /// Lambda's limit on the unzipped size of a function and its layers.
 const MAX_UNZIPPED_BYTES: i64 = 262_144_000;

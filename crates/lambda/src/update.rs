@@ -17,8 +17,10 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
 
 use crate::Lambda;
+use crate::code::remove_unused;
 use crate::code::{decode_zip, sha256_of, store_code};
-use crate::function::{last_modified_now, mutate, packages_in_use, resolve_unqualified};
+use crate::function::{last_modified_now, resolve_unqualified};
+use crate::snapshot::{mutate, mutate_locked, packages_in_use};
 use crate::state::StoredFunction;
 use crate::validate::{check_environment, check_memory, check_role, check_runtime, check_timeout};
 
@@ -91,20 +93,24 @@ pub(crate) async fn update_code(
             arch.join(", ")
         )));
     }
-    let existing = lambda.existing(&scope, &name)?;
-    check_revision(&existing.stored, req.revision_id.as_deref())?;
     if req.dry_run.unwrap_or(false) {
         // Validates and reports what the code would be, without storing anything.
+        let existing = lambda.existing(&scope, &name)?;
+        check_revision(&existing.stored, req.revision_id.as_deref())?;
         let mut answer = existing.stored.configuration.clone();
         answer.code_sha256 = Some(sha256_of(&zip));
         answer.code_size = Some(zip.len() as i64);
         return OperationOutput::json(op, &answer);
     }
-    // Packages are content-addressed, so writing one before taking the lock is safe.
+    // Storing the package, committing and removing unused packages all happen under the
+    // write lock, so a concurrent update never sees its fresh package removed.
+    let guard = lambda.writes.lock().await;
+    let existing = lambda.existing(&scope, &name)?;
+    check_revision(&existing.stored, req.revision_id.as_deref())?;
     let code = store_code(existing.dir.clone(), zip).await?;
     let replaced = existing.stored.configuration.code_sha256.clone();
     let publish = req.publish.unwrap_or(false);
-    let (answer, function) = mutate(lambda, &scope, &name, |stored| {
+    let (answer, function) = mutate_locked(lambda, &guard, &scope, &name, |stored| {
         check_revision(stored, req.revision_id.as_deref())?;
         let latest = &mut stored.configuration;
         latest.code_sha256 = Some(code.sha256.clone());
@@ -120,11 +126,12 @@ pub(crate) async fn update_code(
         })
     })
     .await?;
-    // The package just replaced stays until its last environments are gone; older unused
-    // ones can go now.
+    // The package just replaced stays for the environments still running it; older unused
+    // ones go now.
     let mut keep = packages_in_use(&function.stored);
     keep.extend(replaced);
-    tokio::spawn(crate::code::remove_unused(function.dir.clone(), keep));
+    remove_unused(function.dir.clone(), keep).await;
+    drop(guard);
     OperationOutput::json(op, &answer)
 }
 

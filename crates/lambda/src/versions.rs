@@ -16,7 +16,9 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
 
 use crate::Lambda;
-use crate::function::{mutate, not_found, packages_in_use, resolve_unqualified};
+use crate::code::remove_unused;
+use crate::function::{not_found, resolve_unqualified};
+use crate::snapshot::{mutate, mutate_locked, packages_in_use};
 use crate::state::{StoredFunction, same_content};
 use crate::update::check_revision;
 
@@ -128,7 +130,8 @@ pub(crate) async fn delete_version(
     name: &str,
     number: &str,
 ) -> Result<(), AwsError> {
-    let (_, function) = mutate(lambda, scope, name, |stored| {
+    let guard = lambda.writes.lock().await;
+    let (_, function) = mutate_locked(lambda, &guard, scope, name, |stored| {
         let index = stored
             .versions
             .iter()
@@ -157,9 +160,6 @@ pub(crate) async fn delete_version(
         Ok(())
     })
     .await?;
-    tokio::spawn(crate::code::remove_unused(
-        function.dir.clone(),
-        packages_in_use(&function.stored),
-    ));
+    remove_unused(function.dir.clone(), packages_in_use(&function.stored)).await;
     Ok(())
 }
