@@ -493,6 +493,8 @@ case(C, "context override read before set", "[$context.responseOverride.status][
 case(C, "context override read after set", "#set($context.responseOverride.status = 404)$context.responseOverride.status $context.responseOverride")
 case(C, "context override status string", "#set($context.responseOverride.status = '302')#set($context.responseOverride.header.Location = 'https://x')redirect")
 case(C, "context custom context", "$context.stage|$context.custom.deep", "", None, {"stage": "beta", "custom": {"deep": [1, 2]}})
+case(C, "context set custom key", "#set($context.custom = 'x')$context.custom|#set($context['k2'] = 2)$context.k2|$context.get('custom')")
+case(C, "context set shows in keySet", "#set($context.zz = 1)$context.keySet().contains('zz') $context.size()", "", None, {"a": 1})
 case(C, "stage keySet", "$stageVariables.keySet() $stageVariables.size()")
 case(C, "stage in url", "$stageVariables.url.replace(' ', '%20')")
 case(C, "stage empty", "[$stageVariables.env]", "", None, None, {})

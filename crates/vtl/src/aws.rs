@@ -164,12 +164,19 @@ impl<'a> Eval<'a> {
                 .response_override
                 .get_or_insert_with(|| Value::map(vec![(Value::Borrowed("header"), empty_map())]))
                 .clone(),
-            _ => match self.input.context {
-                serde_json::Value::Object(o) => {
-                    o.get(name).map_or(Value::Null, crate::methods::json_ref)
+            _ => {
+                if let Some(Value::Map(m)) = &self.context_sets {
+                    if let Some(v) = m.borrow().get(name) {
+                        return v.clone();
+                    }
                 }
-                _ => Value::Null,
-            },
+                match self.input.context {
+                    serde_json::Value::Object(o) => {
+                        o.get(name).map_or(Value::Null, crate::methods::json_ref)
+                    }
+                    _ => Value::Null,
+                }
+            }
         }
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct Eval<'a> {
     /// Lists and maps that had a list or map put into them: the only way a template can build
     /// a reference cycle, which `Rc` would leak. They are emptied when the render ends.
     pub cycle_candidates: Vec<Value<'a>>,
+    /// Keys the template set directly on `$context` (`#set($context.x = ...)`).
+    pub context_sets: Option<Value<'a>>,
     /// Source bytes parsed by `#evaluate` so far.
     pub evaluated_bytes: usize,
     pub regexes: HashMap<String, Rc<regex::Regex>>,
@@ -76,6 +78,7 @@ impl<'a> Eval<'a> {
             steps: 0,
             cycle_candidates: Vec::new(),
             evaluated_bytes: 0,
+            context_sets: None,
             regexes: HashMap::new(),
         }
     }
@@ -398,6 +401,21 @@ impl<'a> Eval<'a> {
         };
         let obj = self.walk(target.root, prefix)?;
         self.note_insert(&obj, &v);
+        if let Value::Context = obj {
+            // `$context` is the caller's (borrowed) JSON; keys a template sets live on top.
+            let key = match last {
+                Part::Prop(name, _) => Value::Borrowed(&**name),
+                Part::Index(e, _) => self.expr(e)?,
+                Part::Method(..) => return Err(err(span, "cannot #set a method call")),
+            };
+            let overlay = self
+                .context_sets
+                .get_or_insert_with(|| Value::map(Vec::new()));
+            if let Value::Map(m) = overlay {
+                m.borrow_mut().put(key, v);
+            }
+            return Ok(());
+        }
         match last {
             Part::Prop(name, _) => crate::methods::set_prop(&obj, name, v),
             Part::Index(e, sp) => {

@@ -211,7 +211,15 @@ impl<'a> Eval<'a> {
                     let o = self.context_prop(k);
                     entries.push((Value::Borrowed(k), o));
                 }
-                Value::map(entries)
+                let m = Value::map(entries);
+                if let (Value::Map(m), Some(Value::Map(sets))) = (&m, &self.context_sets) {
+                    let sets = sets.borrow().entries.clone();
+                    let mut m = m.borrow_mut();
+                    for (k, v) in sets {
+                        m.put(k, v);
+                    }
+                }
+                m
             }
             other => other.clone(),
         }
