@@ -151,6 +151,7 @@ pub(crate) async fn create(
         api,
         routes: Vec::new(),
         integrations: Vec::new(),
+        authorizers: Vec::new(),
     };
     if let Some(target) = req.target {
         let mut integration = quick_integration(&target)?;

@@ -1,7 +1,7 @@
 //! The API aggregate (one document per API), AWS's v2 error wording, dates, ids and paging.
 
 use portico_core::{AwsError, ids};
-use portico_model::apigatewayv2::{Api, Integration, Route};
+use portico_model::apigatewayv2::{Api, Authorizer, Integration, Route};
 use serde::{Deserialize, Serialize};
 
 /// An API with its routes and integrations, as stored (and as frozen in a deployment).
@@ -12,6 +12,8 @@ pub(crate) struct ApiDoc {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizers: Vec<Authorizer>,
 }
 
 impl ApiDoc {

@@ -33,6 +33,13 @@ fn normalize(doc: &ApiDoc, integration: &mut Integration) -> Result<(), AwsError
             "IntegrationUri is required for {kind} integrations"
         )));
     }
+    // AWS: "If you create a Lambda integration by using the AWS CLI, CloudFormation, or an
+    // SDK, you must specify a payloadFormatVersion" (HTTP APIs); everything else is 1.0.
+    if kind == "AWS_PROXY" && !websocket && integration.payload_format_version.is_none() {
+        return Err(AwsError::bad_request(
+            "PayloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs",
+        ));
+    }
     let version = integration
         .payload_format_version
         .get_or_insert_with(|| "1.0".to_owned())

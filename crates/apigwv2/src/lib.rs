@@ -12,10 +12,11 @@
 //! Auto-deploying stages (`autoDeploy: true`, the quick-create `$default` stage) get a new
 //! deployment after every change to the API, which is how edits go live at once.
 //!
-//! Not here: authorizers, models, route responses, domain names, VPC links, import/export.
+//! Not here: models, route responses, domain names, VPC links, import/export.
 //! Those operations answer `NotImplementedException`.
 
 mod api;
+mod authorizer;
 mod doc;
 mod integration;
 mod persist;
@@ -93,6 +94,11 @@ impl ApiGatewayV2 {
             "GetStages" => stage::list(&call, op, fields).await,
             "UpdateStage" => stage::update(&call, op, fields).await,
             "DeleteStage" => stage::delete(&call, op, fields).await,
+            "CreateAuthorizer" => authorizer::create(&call, op, fields).await,
+            "GetAuthorizer" => authorizer::get(&call, op, fields).await,
+            "GetAuthorizers" => authorizer::list(&call, op, fields).await,
+            "UpdateAuthorizer" => authorizer::update(&call, op, fields).await,
+            "DeleteAuthorizer" => authorizer::delete(&call, op, fields).await,
             "CreateDeployment" => stage::create_deployment(&call, op, fields).await,
             "GetDeployment" => stage::get_deployment(&call, op, fields).await,
             "GetDeployments" => stage::list_deployments(&call, op, fields).await,

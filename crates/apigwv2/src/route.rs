@@ -47,6 +47,30 @@ fn check_authorization(kind: &str) -> Result<(), AwsError> {
     }
 }
 
+/// A route that authorizes with `CUSTOM` or `JWT` names an authorizer of that kind.
+fn check_authorizer(doc: &ApiDoc, route: &Route) -> Result<(), AwsError> {
+    let wanted = match route.authorization_type.as_deref() {
+        Some("CUSTOM") => "REQUEST",
+        Some("JWT") => "JWT",
+        _ => return Ok(()),
+    };
+    let id = route.authorizer_id.as_deref().unwrap_or_default();
+    let found = doc
+        .authorizers
+        .iter()
+        .find(|a| a.authorizer_id.as_deref() == Some(id));
+    match found {
+        Some(a) if a.authorizer_type.as_deref() == Some(wanted) => Ok(()),
+        Some(_) => Err(AwsError::bad_request(format!(
+            "Authorizer {id} is not of the type the route's authorization type {} needs",
+            route.authorization_type.as_deref().unwrap_or_default()
+        ))),
+        None => Err(AwsError::bad_request(format!(
+            "Invalid authorizer id specified: {id}"
+        ))),
+    }
+}
+
 pub(crate) async fn create(
     call: &Call<'_>,
     op: &'static Operation,
@@ -75,6 +99,7 @@ pub(crate) async fn create(
         route_response_selection_expression: req.route_response_selection_expression,
         target: req.target,
     };
+    check_authorizer(&doc, &route)?;
     doc.routes.push(route.clone());
     call.save_api(&doc, Some(version)).await?;
     call.auto_deploy(&doc).await?;
@@ -170,6 +195,7 @@ pub(crate) async fn update(
         route.target = Some(v);
     }
     let route = route.clone();
+    check_authorizer(&doc, &route)?;
     call.save_api(&doc, Some(version)).await?;
     call.auto_deploy(&doc).await?;
     OperationOutput::json(op, &route)

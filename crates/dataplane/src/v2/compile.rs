@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use portico_core::arn::{parse_function_name, parse_lambda_integration_uri};
 use portico_core::{DeployedStage, StageKey};
-use portico_model::apigatewayv2::{Api, Integration, Route, Stage};
+use portico_model::apigatewayv2::{Api, Authorizer, Integration, Route, Stage};
 use portico_route::{Router, RouterBuilder};
 use serde::Deserialize;
 
+use super::authorizer::{CompiledAuthorizer, LambdaAuthorizer, RouteAuth};
 use super::cors::CompiledCors;
 use super::http_proxy::{Mapping, parse_mapping};
+use super::jwt::JwtAuthorizer;
 use crate::snapshot::LambdaTarget;
 
 /// Which Lambda event and response rules an integration uses.
@@ -43,10 +45,11 @@ pub(crate) enum HttpIntegration {
 }
 
 /// One route of the stage.
-#[derive(Debug)]
 pub(crate) struct CompiledRoute {
     pub route_key: String,
     pub integration: Arc<HttpIntegration>,
+    /// The route's authorizer (`CUSTOM` or `JWT`), if any.
+    pub auth: Option<RouteAuth>,
 }
 
 /// One route of a WebSocket API.
@@ -102,6 +105,39 @@ struct Frozen {
     routes: Vec<Route>,
     #[serde(default)]
     integrations: Vec<Integration>,
+    #[serde(default)]
+    authorizers: Vec<Authorizer>,
+}
+
+fn compile_authorizer(authorizer: &Authorizer, key: &StageKey) -> Option<CompiledAuthorizer> {
+    let sources = authorizer.identity_source.clone().unwrap_or_default();
+    match authorizer.authorizer_type.as_deref() {
+        Some("JWT") => {
+            let config = authorizer.jwt_configuration.as_ref()?;
+            Some(CompiledAuthorizer::Jwt(JwtAuthorizer::new(
+                config.issuer.clone()?,
+                config.audience.clone().unwrap_or_default(),
+                sources.first()?.clone(),
+            )))
+        }
+        Some("REQUEST") => Some(CompiledAuthorizer::Lambda(LambdaAuthorizer {
+            target: lambda_target(authorizer.authorizer_uri.as_deref()?, key)?,
+            version: match authorizer.authorizer_payload_format_version.as_deref() {
+                Some("2.0") => PayloadVersion::V2,
+                _ => PayloadVersion::V1,
+            },
+            simple: authorizer.enable_simple_responses == Some(true),
+            identity_sources: sources,
+            ttl: Duration::from_secs(
+                authorizer
+                    .authorizer_result_ttl_in_seconds
+                    .unwrap_or(0)
+                    .clamp(0, 3600) as u64,
+            ),
+            cache: Default::default(),
+        })),
+        _ => None,
+    }
 }
 
 fn lambda_target(uri: &str, key: &StageKey) -> Option<LambdaTarget> {
@@ -191,6 +227,20 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             Some((id, Arc::new(compile_integration(i, key))))
         })
         .collect();
+    let authorizers: BTreeMap<&str, Arc<CompiledAuthorizer>> = frozen
+        .authorizers
+        .iter()
+        .filter_map(|a| {
+            let id = a.authorizer_id.as_deref()?;
+            match compile_authorizer(a, key) {
+                Some(compiled) => Some((id, Arc::new(compiled))),
+                None => {
+                    tracing::warn!(api = %key.api_id, authorizer = id, "authorizer cannot be used; its routes answer 500");
+                    None
+                }
+            }
+        })
+        .collect();
     let mut builder = RouterBuilder::http_api();
     let mut websocket = websocket_api.then(|| WebSocketRoutes {
         routes: Default::default(),
@@ -228,9 +278,37 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             );
             continue;
         }
+        let auth = match route.authorization_type.as_deref() {
+            Some("CUSTOM" | "JWT") => {
+                let id = route.authorizer_id.as_deref().unwrap_or_default();
+                match authorizers.get(id) {
+                    Some(authorizer) => Some(RouteAuth {
+                        authorizer: authorizer.clone(),
+                        scopes: route.authorization_scopes.clone().unwrap_or_default(),
+                    }),
+                    // A route whose authorizer cannot run must not be served unauthenticated.
+                    None => {
+                        tracing::warn!(api = %key.api_id, route = route_key, "route authorizer missing; the route answers 500");
+                        let compiled = Arc::new(CompiledRoute {
+                            route_key: route_key.to_owned(),
+                            integration: Arc::new(HttpIntegration::Unavailable {
+                                reason: format!("authorizer {id} is not usable"),
+                            }),
+                            auth: None,
+                        });
+                        if let Err(error) = builder.insert_route_key(route_key, compiled) {
+                            tracing::warn!(api = %key.api_id, route = route_key, %error, "route skipped");
+                        }
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let compiled = Arc::new(CompiledRoute {
             route_key: route_key.to_owned(),
             integration,
+            auth,
         });
         if let Err(error) = builder.insert_route_key(route_key, compiled) {
             tracing::warn!(api = %key.api_id, route = route_key, %error, "route skipped");

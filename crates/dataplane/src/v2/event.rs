@@ -24,6 +24,17 @@ pub(crate) struct RequestFacts<'a> {
     pub time_epoch: i64,
     pub source_ip: &'a str,
     pub domain_name: &'a str,
+    /// What an authorizer established, shaped for each payload version.
+    pub authorizer: Option<&'a AuthorizerContext>,
+}
+
+/// `requestContext.authorizer` as each payload version carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AuthorizerContext {
+    /// Payload 2.0: `{"lambda": {...}}` or `{"jwt": {"claims": {...}, "scopes": [...]}}`.
+    pub v2: Value,
+    /// Payload 1.0: `{"principalId": ..., ...context}` or `{"claims": {...}, "scopes": ...}`.
+    pub v1: Value,
 }
 
 impl RequestFacts<'_> {
@@ -113,6 +124,11 @@ fn is_text_type(content_type: &str) -> bool {
 
 /// Payload format 2.0. Optional members are left out when empty, as AWS sends them.
 pub(crate) fn event_v2(facts: &RequestFacts<'_>) -> Vec<u8> {
+    serde_json::to_vec(&event_v2_value(facts)).unwrap_or_default()
+}
+
+/// Payload 2.0 as a value (the Lambda authorizer's 2.0 input is built from it).
+pub(crate) fn event_v2_value(facts: &RequestFacts<'_>) -> Value {
     let mut event = Map::with_capacity(12);
     event.insert("version".into(), "2.0".into());
     event.insert("routeKey".into(), facts.route_key.into());
@@ -182,12 +198,22 @@ pub(crate) fn event_v2(facts: &RequestFacts<'_>) -> Vec<u8> {
     if let Some(vars) = facts.stage_variables() {
         event.insert("stageVariables".into(), vars);
     }
-    serde_json::to_vec(&Value::Object(event)).unwrap_or_default()
+    if let (Some(auth), Some(Value::Object(ctx))) =
+        (facts.authorizer, event.get_mut("requestContext"))
+    {
+        ctx.insert("authorizer".into(), auth.v2.clone());
+    }
+    Value::Object(event)
 }
 
 /// Payload format 1.0: the REST proxy shape with `version`, lower-case header names and the
 /// HTTP API's request context (`resourceId` null, `resourcePath` the route path).
 pub(crate) fn event_v1(facts: &RequestFacts<'_>) -> Vec<u8> {
+    serde_json::to_vec(&event_v1_value(facts)).unwrap_or_default()
+}
+
+/// Payload 1.0 as a value (the Lambda authorizer's 1.0 input is built from it).
+pub(crate) fn event_v1_value(facts: &RequestFacts<'_>) -> Value {
     let resource = match facts.route_key.split_once(' ') {
         Some((_, path)) => path,
         None => facts.raw_path,
@@ -234,7 +260,10 @@ pub(crate) fn event_v1(facts: &RequestFacts<'_>) -> Vec<u8> {
         "requestContext": {
             "accountId": facts.stage.account_id,
             "apiId": facts.stage.api_id,
-            "authorizer": {"claims": null, "scopes": null},
+            "authorizer": facts
+                .authorizer
+                .map(|a| a.v1.clone())
+                .unwrap_or_else(|| json!({"claims": null, "scopes": null})),
             "domainName": facts.domain_name,
             "domainPrefix": facts.domain_prefix(),
             "extendedRequestId": facts.request_id,
@@ -267,5 +296,5 @@ pub(crate) fn event_v1(facts: &RequestFacts<'_>) -> Vec<u8> {
         "body": body,
         "isBase64Encoded": encoded,
     });
-    serde_json::to_vec(&event).unwrap_or_default()
+    event
 }

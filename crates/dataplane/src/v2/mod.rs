@@ -15,11 +15,13 @@
 //! The REST data plane ([`crate::DataPlane`]) is separate: HTTP APIs differ in URL layout,
 //! events, response inference and every default error.
 
+mod authorizer;
 mod compile;
 mod connections;
 mod cors;
 mod event;
 mod http_proxy;
+mod jwt;
 mod response;
 mod serve;
 mod websocket;

@@ -160,6 +160,40 @@ async fn route(
     let headers = event_headers(request, client, time_epoch);
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
     let hostname = host.split(':').next().unwrap_or(host);
+    let mut facts = RequestFacts {
+        stage,
+        route_key: &route.route_key,
+        method,
+        raw_path: request.uri().path(),
+        raw_query: request.uri().query().unwrap_or(""),
+        headers: &headers,
+        path_parameters: &path_parameters,
+        body: request.body(),
+        request_id,
+        time: &time,
+        time_epoch,
+        source_ip: &client.source_ip,
+        domain_name: hostname,
+        authorizer: None,
+    };
+    let authorized;
+    if let Some(auth) = &route.auth {
+        let route_arn = format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            stage.region, stage.account_id, stage.api_id, stage.stage_name, method, route_path
+        );
+        match auth
+            .check(backends.invoker, backends.http_client, &facts, &route_arn)
+            .await
+        {
+            Ok(context) => authorized = context,
+            Err(refusal) => {
+                let (status, message) = refusal.status_and_message();
+                return gateway(status, message, request_id);
+            }
+        }
+        facts.authorizer = Some(&authorized);
+    }
     let (target, version, timeout) = match route.integration.as_ref() {
         HttpIntegration::Lambda {
             target,
@@ -213,21 +247,6 @@ async fn route(
             tracing::warn!(api = %stage.api_id, route = %route.route_key, %reason, "Execution failed due to configuration error");
             return internal_error(request_id);
         }
-    };
-    let facts = RequestFacts {
-        stage,
-        route_key: &route.route_key,
-        method,
-        raw_path: request.uri().path(),
-        raw_query: request.uri().query().unwrap_or(""),
-        headers: &headers,
-        path_parameters: &path_parameters,
-        body: request.body(),
-        request_id,
-        time: &time,
-        time_epoch,
-        source_ip: &client.source_ip,
-        domain_name: hostname,
     };
     let event = match version {
         PayloadVersion::V2 => event_v2(&facts),
