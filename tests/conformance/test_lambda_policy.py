@@ -70,7 +70,7 @@ def test_permissions_as_lambda_renders_them(aws, tmp_path):
                      "--statement-id", "bad id", "--action", "lambda:InvokeFunction",
                      "--principal", "apigateway.amazonaws.com") == cli_error(
         "AddPermission", "ValidationException",
-        "1 validation error detected: Value 'bad id' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)")
+        "1 validation error detected: Value 'bad id' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)")
     assert aws.error("lambda", "remove-permission", "--function-name", "PolFn",
                      "--statement-id", "nope") == cli_error(
         "RemovePermission", "ResourceNotFoundException",

@@ -85,6 +85,10 @@ def test_versions_are_immutable_snapshots(aws, tmp_path):
     assert aws.error("lambda", "invoke", "--function-name", "VerFn", "--qualifier", "7",
                      str(tmp_path / "o")) == cli_error(
         "Invoke", "ResourceNotFoundException", f"Function not found: {arn('VerFn', '7')}")
+    assert aws.error("lambda", "invoke", "--function-name", "VerFn", "--qualifier", "a.b",
+                     str(tmp_path / "o")) == cli_error(
+        "Invoke", "ValidationException",
+        "1 validation error detected: Value 'a.b' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+")
     assert aws.error("lambda", "invoke", "--function-name", "VerFn:1", "--qualifier", "2",
                      str(tmp_path / "o")) == cli_error(
         "Invoke", "InvalidParameterValueException",
@@ -169,6 +173,10 @@ def test_aliases(aws, tmp_path):
                      "--qualifier", "1") == cli_error(
         "DeleteFunction", "ResourceConflictException",
         "Unable to delete version because the following aliases reference it: [live]")
+    assert aws.error("lambda", "delete-function", "--function-name", "AliasFn",
+                     "--qualifier", "live") == cli_error(
+        "DeleteFunction", "InvalidParameterValueException",
+        "Deletion of aliases is not currently supported.")
     aws.run("lambda", "delete-alias", "--function-name", "AliasFn", "--name", "live")
     assert aws.error("lambda", "invoke", "--function-name", "AliasFn", "--qualifier", "live",
                      str(tmp_path / "o")) == cli_error(

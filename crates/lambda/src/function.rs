@@ -56,6 +56,9 @@ pub(crate) fn resolve(
 ) -> Result<(Scope, FunctionRef), AwsError> {
     let raw = function_name.ok_or_else(|| name_error("null"))?;
     let reference = parse_function_name(&raw).map_err(|_| name_error(&raw))?;
+    if let Some(q) = qualifier {
+        check_qualifier_pattern(q)?;
+    }
     if let (Some(from_name), Some(given)) = (reference.qualifier.as_deref(), qualifier)
         && from_name != given
     {
@@ -74,6 +77,35 @@ pub(crate) fn resolve(
             .unwrap_or_else(|| scope.region.clone()),
     );
     Ok((target, reference))
+}
+
+/// The model's constraints on the `Qualifier` parameter of the operations that take a version
+/// or alias (`NumericLatestPublishedOrAliasQualifier`).
+fn check_qualifier_pattern(q: &str) -> Result<(), AwsError> {
+    let violation = |rule: &str| {
+        AwsError::validation(format!(
+            "1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: {rule}"
+        ))
+    };
+    if q.is_empty() {
+        return Err(violation(
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if q.len() > 128 {
+        return Err(violation(
+            "Member must have length less than or equal to 128",
+        ));
+    }
+    let valid = q == "$LATEST.PUBLISHED"
+        || q.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_' || c == '-');
+    if !valid {
+        return Err(violation(
+            r"Member must satisfy regular expression pattern: \$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn not_found(scope: &Scope, name: &str, qualifier: Option<&str>) -> AwsError {
@@ -450,9 +482,10 @@ pub(crate) async fn delete(
             crate::versions::delete_version(lambda, &scope, &name, q).await?;
             done
         }
-        Some(q) => Err(AwsError::invalid_parameter_value(format!(
-            "Deletion of aliases is not supported via DeleteFunction. Use DeleteAlias instead. Alias: {q}"
-        ))),
+        // An alias is not a version: Lambda refuses rather than delete what it points at.
+        Some(_) => Err(AwsError::invalid_parameter_value(
+            "Deletion of aliases is not currently supported.",
+        )),
         None => {
             let _guard = lambda.writes.lock().await;
             let function = lambda.existing(&scope, &name)?;

@@ -56,7 +56,7 @@ fn check_statement_id(sid: &str) -> Result<(), AwsError> {
     let valid = !sid.is_empty()
         && sid
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if sid.len() > 100 {
         return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{sid}' at 'statementId' failed to satisfy constraint: Member must have length less than or equal to 100"
@@ -64,7 +64,7 @@ fn check_statement_id(sid: &str) -> Result<(), AwsError> {
     }
     if !valid {
         return Err(AwsError::validation(format!(
-            "1 validation error detected: Value '{sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)"
+            "1 validation error detected: Value '{sid}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)"
         )));
     }
     Ok(())
