@@ -256,3 +256,30 @@ def test_messages_over_128_kb_close_the_connection(portico, chat_api):
     assert opcode == 8
     assert struct.unpack(">H", payload[:2])[0] == 1009
     client.sock.close()
+
+
+def test_route_response_makes_a_route_two_way(aws, portico, chat_api):
+    api_id = chat_api["api_id"]
+    target = f"integrations/{chat_api['integration']['IntegrationId']}"
+    route = aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", "ping",
+                     "--target", target)
+    response = aws.json("apigatewayv2", "create-route-response", "--api-id", api_id,
+                        "--route-id", route["RouteId"], "--route-response-key", "$default")
+    assert response["RouteResponseKey"] == "$default"
+    assert len(response["RouteResponseId"]) == 6
+    listed = aws.json("apigatewayv2", "get-route-responses", "--api-id", api_id,
+                      "--route-id", route["RouteId"])["Items"]
+    assert listed == [response]
+    err = aws.error("apigatewayv2", "create-route-response", "--api-id", api_id,
+                    "--route-id", route["RouteId"], "--route-response-key", "$default")
+    assert "(ConflictException)" in err
+    aws.json("apigatewayv2", "create-deployment", "--api-id", api_id, "--stage-name", "prod")
+    client = connect(portico, api_id)
+    client.send(json.dumps({"action": "ping"}))
+    assert json.loads(client.recv_text())["routeKey"] == "ping"
+    client.close()
+    aws.run("apigatewayv2", "delete-route-response", "--api-id", api_id, "--route-id",
+            route["RouteId"], "--route-response-id", response["RouteResponseId"])
+    err = aws.error("apigatewayv2", "get-route-response", "--api-id", api_id, "--route-id",
+                    route["RouteId"], "--route-response-id", response["RouteResponseId"])
+    assert err.endswith(f"Invalid RouteResponse identifier specified {response['RouteResponseId']}")

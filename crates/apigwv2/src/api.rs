@@ -152,6 +152,7 @@ pub(crate) async fn create(
         routes: Vec::new(),
         integrations: Vec::new(),
         authorizers: Vec::new(),
+        route_responses: Vec::new(),
     };
     if let Some(target) = req.target {
         let mut integration = quick_integration(&target)?;

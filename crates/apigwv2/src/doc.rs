@@ -14,6 +14,12 @@ pub(crate) struct ApiDoc {
     pub integrations: Vec<Integration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<Authorizer>,
+    #[serde(
+        rename = "routeResponses",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub route_responses: Vec<crate::route_response::StoredRouteResponse>,
 }
 
 impl ApiDoc {

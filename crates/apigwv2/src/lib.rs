@@ -12,7 +12,7 @@
 //! Auto-deploying stages (`autoDeploy: true`, the quick-create `$default` stage) get a new
 //! deployment after every change to the API, which is how edits go live at once.
 //!
-//! Not here: models, route responses, domain names, VPC links, import/export.
+//! Not here: models, integration responses, domain names, VPC links, import/export.
 //! Those operations answer `NotImplementedException`.
 
 mod api;
@@ -21,6 +21,7 @@ mod doc;
 mod integration;
 mod persist;
 mod route;
+mod route_response;
 mod stage;
 
 use std::sync::Arc;
@@ -84,6 +85,11 @@ impl ApiGatewayV2 {
             "GetRoutes" => route::list(&call, op, fields).await,
             "UpdateRoute" => route::update(&call, op, fields).await,
             "DeleteRoute" => route::delete(&call, op, fields).await,
+            "CreateRouteResponse" => route_response::create(&call, op, fields).await,
+            "GetRouteResponse" => route_response::get(&call, op, fields).await,
+            "GetRouteResponses" => route_response::list(&call, op, fields).await,
+            "UpdateRouteResponse" => route_response::update(&call, op, fields).await,
+            "DeleteRouteResponse" => route_response::delete(&call, op, fields).await,
             "CreateIntegration" => integration::create(&call, op, fields).await,
             "GetIntegration" => integration::get(&call, op, fields).await,
             "GetIntegrations" => integration::list(&call, op, fields).await,

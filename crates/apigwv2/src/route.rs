@@ -217,6 +217,7 @@ pub(crate) async fn delete(
     if doc.routes.len() == before {
         return Err(route_not_found(&route_id));
     }
+    doc.route_responses.retain(|r| r.route_id != route_id);
     call.save_api(&doc, Some(version)).await?;
     call.auto_deploy(&doc).await?;
     Ok(OperationOutput::empty(op))

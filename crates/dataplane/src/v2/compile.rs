@@ -107,6 +107,9 @@ struct Frozen {
     integrations: Vec<Integration>,
     #[serde(default)]
     authorizers: Vec<Authorizer>,
+    /// WebSocket route responses, each naming its route by `routeId`.
+    #[serde(default, rename = "routeResponses")]
+    route_responses: Vec<serde_json::Value>,
 }
 
 fn compile_authorizer(authorizer: &Authorizer, key: &StageKey) -> Option<CompiledAuthorizer> {
@@ -273,7 +276,10 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
                 Arc::new(WsRoute {
                     route_key: route_key.to_owned(),
                     integration,
-                    two_way: route.route_response_selection_expression.is_some(),
+                    two_way: route.route_response_selection_expression.is_some()
+                        || frozen.route_responses.iter().any(|r| {
+                            r.get("routeId").and_then(|v| v.as_str()) == route.route_id.as_deref()
+                        }),
                 }),
             );
             continue;
