@@ -13,6 +13,7 @@
 
 mod deployment;
 mod doc;
+mod keys;
 mod method;
 mod page;
 mod persist;
@@ -114,6 +115,20 @@ impl ApiGateway {
             "DeleteRequestValidator" => {
                 responses::delete_request_validator(&call, op, fields).await
             }
+            "CreateApiKey" => keys::create_api_key(&call, op, fields).await,
+            "GetApiKey" => keys::get_api_key(&call, op, fields).await,
+            "GetApiKeys" => keys::get_api_keys(&call, op, fields).await,
+            "UpdateApiKey" => keys::update_api_key(&call, op, fields).await,
+            "DeleteApiKey" => keys::delete_api_key(&call, op, fields).await,
+            "CreateUsagePlan" => keys::create_usage_plan(&call, op, fields).await,
+            "GetUsagePlan" => keys::get_usage_plan(&call, op, fields).await,
+            "GetUsagePlans" => keys::get_usage_plans(&call, op, fields).await,
+            "UpdateUsagePlan" => keys::update_usage_plan(&call, op, fields).await,
+            "DeleteUsagePlan" => keys::delete_usage_plan(&call, op, fields).await,
+            "CreateUsagePlanKey" => keys::create_usage_plan_key(&call, op, fields).await,
+            "GetUsagePlanKey" => keys::get_usage_plan_key(&call, op, fields).await,
+            "GetUsagePlanKeys" => keys::get_usage_plan_keys(&call, op, fields).await,
+            "DeleteUsagePlanKey" => keys::delete_usage_plan_key(&call, op, fields).await,
             "CreateDeployment" => deployment::create(&call, op, fields).await,
             "GetDeployment" => deployment::get(&call, op, fields).await,
             "GetDeployments" => deployment::list(&call, op, fields).await,

@@ -1,18 +1,101 @@
 //! Reading and writing API Gateway documents through the `Store`, and publishing stages.
 
 use portico_core::{AwsError, DeployedStage, Scope, StageKey, StageSink};
-use portico_model::apigateway::Stage;
+use portico_model::apigateway::{ApiKey, Stage, UsagePlan};
 use portico_store::{Document, NewDocument, Store, StoreError, Write};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Call;
 use crate::doc::{ApiDoc, api_not_found};
+use crate::keys::{PublishedKey, PublishedPlan};
 
 pub(crate) const KIND_API: &str = "apigw.restapi";
 pub(crate) const KIND_DEPLOYMENT: &str = "apigw.deployment";
 pub(crate) const KIND_STAGE: &str = "apigw.stage";
+pub(crate) const KIND_APIKEY: &str = "apigw.apikey";
+pub(crate) const KIND_USAGEPLAN: &str = "apigw.usageplan";
+/// Account-level documents have no API; these parents let them be listed.
+pub(crate) const KEYS_PARENT: &str = "_apikeys";
+pub(crate) const PLANS_PARENT: &str = "_usageplans";
+
+/// A usage plan as stored: the plan and the ids of its API keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredPlan {
+    pub plan: UsagePlan,
+    pub keys: Vec<String>,
+}
+
+/// The member of a published stage that carries the usage plans applying to it.
+pub(crate) const USAGE_MEMBER: &str = "porticoUsagePlans";
+
+/// The usage plans (with their keys) that name this stage, as the data plane reads them.
+async fn usage_for(
+    store: &dyn Store,
+    partition: &str,
+    api_id: &str,
+    stage_name: &str,
+) -> Result<Vec<PublishedPlan>, AwsError> {
+    let docs = store
+        .list(partition, KIND_USAGEPLAN, Some(PLANS_PARENT))
+        .await
+        .map_err(store_error)?;
+    let mut out = Vec::new();
+    for doc in docs {
+        let stored: StoredPlan = from_body(doc.body)?;
+        let Some(api_stage) = stored.plan.api_stages.iter().flatten().find(|s| {
+            s.api_id.as_deref() == Some(api_id) && s.stage.as_deref() == Some(stage_name)
+        }) else {
+            continue;
+        };
+        let mut keys = Vec::new();
+        for key_id in &stored.keys {
+            let Some(key) = store
+                .get(partition, KIND_APIKEY, key_id)
+                .await
+                .map_err(store_error)?
+            else {
+                continue;
+            };
+            let key: ApiKey = from_body(key.body)?;
+            keys.push(PublishedKey {
+                id: key_id.clone(),
+                value: key.value.unwrap_or_default(),
+                enabled: key.enabled == Some(true),
+            });
+        }
+        out.push(PublishedPlan {
+            id: stored.plan.id.clone().unwrap_or_default(),
+            throttle: stored.plan.throttle.clone(),
+            quota: stored.plan.quota.clone(),
+            method_throttle: api_stage.throttle.clone().unwrap_or_default(),
+            keys,
+        });
+    }
+    Ok(out)
+}
+
+/// The stage as published: its public fields plus the usage plans that apply to it.
+async fn published_stage(
+    store: &dyn Store,
+    partition: &str,
+    api_id: &str,
+    stage: &Stage,
+) -> Result<Value, AwsError> {
+    let mut body = to_body(stage)?;
+    let plans = usage_for(
+        store,
+        partition,
+        api_id,
+        stage.stage_name.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    if let (Value::Object(map), false) = (&mut body, plans.is_empty()) {
+        map.insert(USAGE_MEMBER.to_owned(), to_body(&plans)?);
+    }
+    Ok(body)
+}
 
 pub(crate) fn store_error(error: StoreError) -> AwsError {
     match error {
@@ -169,12 +252,28 @@ impl Call<'_> {
             self.service.sink.publish(
                 self.stage_key(api_id, stage_name),
                 DeployedStage {
-                    stage: to_body(stage)?,
+                    stage: published_stage(self.store(), &self.scope.partition(), api_id, stage)
+                        .await?,
                     deployment,
                 },
             );
         }
         Ok(())
+    }
+
+    /// Publishes a stored stage again (its usage plans changed); absent stages are skipped.
+    pub(crate) async fn republish_stage(
+        &self,
+        api_id: &str,
+        stage_name: &str,
+    ) -> Result<(), AwsError> {
+        let stage: Option<Stage> = self
+            .get_child(KIND_STAGE, &stage_doc_id(api_id, stage_name))
+            .await?;
+        match stage {
+            Some(stage) => self.publish_stage(api_id, &stage).await,
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn sink(&self) -> &dyn StageSink {
@@ -225,7 +324,7 @@ pub async fn publish_all_stages(
                 stage_name: stage_name.clone(),
             },
             DeployedStage {
-                stage: to_body(&stage)?,
+                stage: published_stage(store, &doc.partition, &api_id, &stage).await?,
                 deployment: deployment.body,
             },
         );

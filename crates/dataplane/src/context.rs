@@ -18,6 +18,8 @@ pub(crate) struct RequestMeta {
     /// The request path below the stage, as received.
     pub path: String,
     pub http_method: String,
+    /// `(apiKey, apiKeyId)` for a method that requires a key and got a known one.
+    pub api_key: Option<(String, String)>,
 }
 
 const MONTHS: [&str; 12] = [
@@ -51,7 +53,7 @@ impl RequestMeta {
     }
 
     fn identity(&self) -> Value {
-        json!({
+        let mut identity = json!({
             "cognitoIdentityPoolId": null,
             "accountId": null,
             "cognitoIdentityId": null,
@@ -64,7 +66,12 @@ impl RequestMeta {
             "userArn": null,
             "userAgent": self.user_agent,
             "user": null,
-        })
+        });
+        if let (Some((key, id)), Value::Object(map)) = (&self.api_key, &mut identity) {
+            map.insert("apiKey".into(), key.clone().into());
+            map.insert("apiKeyId".into(), id.clone().into());
+        }
+        identity
     }
 }
 

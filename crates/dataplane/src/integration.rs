@@ -24,6 +24,7 @@ use crate::snapshot::{
     LambdaTarget, ParameterLocation, Passthrough, RequestMapping, ResponseMapping,
 };
 use crate::target::InvokeTarget;
+use crate::usage::KeyUsage;
 
 /// Everything the integration phases read about the request.
 pub(crate) struct Exchange<'a> {
@@ -70,6 +71,7 @@ pub(crate) async fn run<'s>(
         domain_name: target.domain_name.clone(),
         path: target.path.clone(),
         http_method: request.method().as_str().to_owned(),
+        api_key: None,
     };
     let Some(matched) = stage.router.at(&target.path, &meta.http_method) else {
         let request = ErrorRequest {
@@ -86,6 +88,17 @@ pub(crate) async fn run<'s>(
         );
     };
     let method: &'s CompiledMethod = matched.value;
+    let mut meta = meta;
+    let key = if method.api_key_required {
+        let presented = parts.header("x-api-key");
+        let usage = presented.and_then(|v| stage.api_keys.get(v).map(|u| (v, u)));
+        if let Some((value, usage)) = usage {
+            meta.api_key = Some((value.to_owned(), usage.key_id.clone()));
+        }
+        Some(usage.map(|(_, u)| u))
+    } else {
+        None
+    };
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
     let exchange = Exchange {
         stage,
@@ -95,7 +108,7 @@ pub(crate) async fn run<'s>(
         path_parameters,
         body: request.into_body(),
     };
-    let response = match exchange.check_request() {
+    let response = match exchange.check_request(key) {
         Ok(()) => integrate(&exchange, invoker, http_client).await,
         Err(refused) => Err(refused),
     };
@@ -150,9 +163,19 @@ async fn integrate(
 }
 
 impl Exchange<'_> {
-    /// The checks between routing and the integration, in AWS's order: stage throttling,
-    /// then required parameters (request validator).
-    fn check_request(&self) -> Result<(), GatewayResponse> {
+    /// The checks between routing and the integration, in AWS's order: API key and its usage
+    /// plan (throttle, quota), stage throttling, then required parameters (request validator).
+    fn check_request(&self, key: Option<Option<&KeyUsage>>) -> Result<(), GatewayResponse> {
+        // `Some(None)`: the method requires a key and none usable was presented.
+        if let Some(key) = key {
+            let Some(usage) = key.filter(|u| u.enabled) else {
+                return Err(GatewayResponse::invalid_api_key());
+            };
+            usage.admit(&format!(
+                "{}/{}",
+                self.method.resource_path, self.method.http_method
+            ))?;
+        }
         if let Some(bucket) = &self.method.throttle
             && !bucket.try_take()
         {

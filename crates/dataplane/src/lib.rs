@@ -23,6 +23,7 @@ mod proxy;
 pub mod snapshot;
 pub mod target;
 pub mod throttle;
+mod usage;
 pub mod v2;
 
 use std::collections::HashMap;

@@ -21,6 +21,7 @@ use crate::mapping::{
     resolve_stage_variables,
 };
 use crate::throttle::TokenBucket;
+use crate::usage::KeyUsage;
 
 /// A stage ready to serve.
 pub struct CompiledStage {
@@ -34,6 +35,8 @@ pub struct CompiledStage {
     pub binary_media_types: Vec<String>,
     /// Customised gateway responses by type.
     pub gateway_responses: HashMap<String, CompiledGatewayResponse>,
+    /// API keys of the usage plans that name this stage, by key value.
+    pub api_keys: HashMap<String, KeyUsage>,
     pub router: Router<Arc<CompiledMethod>>,
 }
 
@@ -478,6 +481,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         deployment_id: frozen.id,
         variables,
         gateway_responses,
+        api_keys: crate::usage::compile(&deployed.stage),
         binary_media_types: frozen
             .api
             .and_then(|api| api.binary_media_types)
