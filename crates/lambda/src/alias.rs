@@ -268,6 +268,7 @@ pub(crate) async fn delete(
             .remove(&name)
             .ok_or_else(|| alias_not_found(stored, &name))?;
         stored.policies.remove(&name);
+        stored.urls.remove(&name);
         Ok(())
     })
     .await?;

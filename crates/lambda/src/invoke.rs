@@ -73,7 +73,8 @@ fn access_denied(arn: &str) -> AwsError {
 }
 
 impl Lambda {
-    async fn run(&self, request: InvokeRequest) -> Result<InvokeResult, AwsError> {
+    /// Runs one invocation (for the `Invoker`, the `Invoke` operation and function URLs).
+    pub(crate) async fn run(&self, request: InvokeRequest) -> Result<InvokeResult, AwsError> {
         let scope = Scope::new(request.account_id.clone(), request.region.clone());
         let qualifier = request.qualifier.as_deref();
         let missing = || not_found(&scope, &request.function_name, qualifier);

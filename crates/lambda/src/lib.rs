@@ -8,9 +8,12 @@
 //! files under the data directory, one directory per package digest: the zip as uploaded and
 //! its extraction, which is what runtimes run from.
 //!
+//! Function URLs are configured here and served by [`Lambda::invoke_function_url`], which the
+//! listener calls for hosts `{url-id}.lambda-url.{region}.on.aws`.
+//!
 //! What this crate is not: it runs no process itself (`portico-sandbox` does), serves no HTTP
 //! (`portico` binds the operations this crate answers), and has no S3, layers, container
-//! images, event source mappings or function URLs.
+//! images or event source mappings.
 
 mod alias;
 mod code;
@@ -27,6 +30,8 @@ mod tags;
 #[cfg(test)]
 mod tests;
 mod update;
+mod url;
+mod url_invoke;
 mod validate;
 mod versions;
 
@@ -41,6 +46,7 @@ use concurrency::Account;
 pub use concurrency::DEFAULT_ACCOUNT_CONCURRENCY;
 pub use config::LambdaConfig;
 use registry::Registry;
+pub use url_invoke::{FunctionUrlRequest, FunctionUrlResponse};
 
 /// The Lambda service.
 pub struct Lambda {
@@ -108,6 +114,11 @@ impl Lambda {
             "TagResource" => tags::tag(self, scope, op, input.input).await,
             "UntagResource" => tags::untag(self, scope, op, input.input).await,
             "ListTags" => tags::list(self, scope, op, input.input).await,
+            "CreateFunctionUrlConfig" => url::create(self, scope, op, input.input).await,
+            "GetFunctionUrlConfig" => url::get(self, scope, op, input.input).await,
+            "UpdateFunctionUrlConfig" => url::update(self, scope, op, input.input).await,
+            "DeleteFunctionUrlConfig" => url::delete(self, scope, op, input.input).await,
+            "ListFunctionUrlConfigs" => url::list(self, scope, op, input.input).await,
             "GetAccountSettings" => tags::account_settings(self, scope, op).await,
             "Invoke" => invoke::invoke_operation(self, scope, op, input).await,
             other => Err(AwsError::new(

@@ -104,9 +104,19 @@ impl Function {
     }
 }
 
+/// Where a function URL id leads: the function and the alias (`""`: none) it invokes.
+pub(crate) type UrlTarget = (FunctionKey, String);
+
 #[derive(Default)]
 pub(crate) struct Registry {
     functions: ArcSwap<HashMap<FunctionKey, Arc<Function>>>,
+    /// Function URL ids (the host's first label), kept in step with `functions`.
+    urls: ArcSwap<HashMap<String, UrlTarget>>,
+}
+
+/// The id of a function URL: the first label of its host.
+pub(crate) fn url_id(url: &str) -> Option<&str> {
+    url.strip_prefix("https://")?.split('.').next()
 }
 
 impl Registry {
@@ -119,7 +129,30 @@ impl Registry {
         self.functions.load().get(&key).cloned()
     }
 
+    /// The function URL with this id.
+    pub fn url(&self, id: &str) -> Option<UrlTarget> {
+        self.urls.load().get(id).cloned()
+    }
+
+    /// Re-indexes one function's URLs (`None`: the function is gone).
+    fn index_urls(&self, key: &FunctionKey, function: Option<&Function>) {
+        self.urls.rcu(|current| {
+            let mut next: HashMap<String, UrlTarget> = current
+                .iter()
+                .filter(|(_, (k, _))| k != key)
+                .map(|(id, target)| (id.clone(), target.clone()))
+                .collect();
+            for (qualifier, config) in function.map(|f| &f.stored.urls).into_iter().flatten() {
+                if let Some(id) = config.function_url.as_deref().and_then(url_id) {
+                    next.insert(id.to_owned(), (key.clone(), qualifier.clone()));
+                }
+            }
+            next
+        });
+    }
+
     pub fn insert(&self, key: FunctionKey, function: Arc<Function>) -> Option<Arc<Function>> {
+        self.index_urls(&key, Some(&function));
         let mut previous = None;
         self.functions.rcu(|current| {
             let mut next = HashMap::clone(current);
@@ -130,6 +163,7 @@ impl Registry {
     }
 
     pub fn remove(&self, key: &FunctionKey) -> Option<Arc<Function>> {
+        self.index_urls(key, None);
         let mut removed = None;
         self.functions.rcu(|current| {
             let mut next = HashMap::clone(current);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use portico_model::lambda::{AliasConfiguration, FunctionConfiguration};
+use portico_model::lambda::{AliasConfiguration, FunctionConfiguration, FunctionUrlConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -32,6 +32,9 @@ pub(crate) struct StoredFunction {
     /// Resource policies by qualifier (`""` for the unqualified function).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, Policy>,
+    /// Function URLs by qualifier (`""` for the unqualified function, else an alias).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub urls: BTreeMap<String, FunctionUrlConfig>,
     /// `PutFunctionConcurrency`'s value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_concurrency: Option<i32>,

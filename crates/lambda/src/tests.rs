@@ -312,3 +312,96 @@ async fn a_reopened_service_has_the_same_functions() {
             .contains_key("1")
     );
 }
+
+#[tokio::test]
+async fn function_urls_serve_payload_2_0_once_public_access_is_granted() {
+    let f = fixture().await;
+    call(
+        &f.lambda,
+        "CreateFunction",
+        json!({"FunctionName": "u", "Runtime": "python3.11", "Handler": "app.handler",
+               "Role": "arn:aws:iam::123456789012:role/r",
+               "Code": {"ZipFile": zip_of(
+                   "def handler(e, c):\n    return {'statusCode': 201, 'headers': {'x-path': e['rawPath']}, 'body': e['requestContext']['accountId'] + ' ' + e.get('body', '')}\n")}}),
+    )
+    .await
+    .unwrap();
+    let created = call(
+        &f.lambda,
+        "CreateFunctionUrlConfig",
+        json!({"FunctionName": "u", "AuthType": "NONE"}),
+    )
+    .await
+    .unwrap();
+    let url = created["FunctionUrl"].as_str().unwrap().to_owned();
+    let id = crate::registry::url_id(&url).unwrap().to_owned();
+    assert_eq!(id.len(), 32);
+    assert_eq!(url, format!("https://{id}.lambda-url.us-east-1.on.aws/"));
+    let request = crate::FunctionUrlRequest {
+        method: "POST".into(),
+        path: "/a/b".into(),
+        body: Bytes::from_static(b"hello"),
+        headers: vec![("content-type".into(), "text/plain".into())],
+        ..Default::default()
+    };
+    // No policy lets the public in yet.
+    let denied = f
+        .lambda
+        .invoke_function_url(&id, request.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (denied.status, denied.body.as_ref()),
+        (403, br#"{"Message":"Forbidden"}"#.as_ref())
+    );
+    call(
+        &f.lambda,
+        "AddPermission",
+        json!({"FunctionName": "u", "StatementId": "url", "Action": "lambda:InvokeFunctionUrl",
+               "Principal": "*", "FunctionUrlAuthType": "NONE"}),
+    )
+    .await
+    .unwrap();
+    let answer = f
+        .lambda
+        .invoke_function_url(&id, request.clone())
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 201);
+    assert_eq!(answer.body, Bytes::from_static(b"anonymous hello"));
+    assert!(
+        answer
+            .headers
+            .contains(&("x-path".to_owned(), "/a/b".to_owned()))
+    );
+    assert!(
+        f.lambda
+            .invoke_function_url("nope", request.clone())
+            .await
+            .is_none()
+    );
+
+    call(
+        &f.lambda,
+        "DeleteFunctionUrlConfig",
+        json!({"FunctionName": "u"}),
+    )
+    .await
+    .unwrap();
+    assert!(f.lambda.invoke_function_url(&id, request).await.is_none());
+    let missing = call(
+        &f.lambda,
+        "GetFunctionUrlConfig",
+        json!({"FunctionName": "u"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (missing.code, missing.message.as_str()),
+        (
+            "ResourceNotFoundException",
+            "The resource you requested does not exist."
+        )
+    );
+    f.lambda.shutdown().await;
+}
