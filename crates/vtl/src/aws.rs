@@ -165,10 +165,10 @@ impl<'a> Eval<'a> {
                 .get_or_insert_with(|| Value::map(vec![(Value::Borrowed("header"), empty_map())]))
                 .clone(),
             _ => {
-                if let Some(Value::Map(m)) = &self.context_sets {
-                    if let Some(v) = m.borrow().get(name) {
-                        return v.clone();
-                    }
+                if let Some(Value::Map(m)) = &self.context_sets
+                    && let Some(v) = m.borrow().get(name)
+                {
+                    return v.clone();
                 }
                 match self.input.context {
                     serde_json::Value::Object(o) => {

@@ -404,7 +404,7 @@ impl<'a> Eval<'a> {
         if let Value::Context = obj {
             // `$context` is the caller's (borrowed) JSON; keys a template sets live on top.
             let key = match last {
-                Part::Prop(name, _) => Value::Borrowed(&**name),
+                Part::Prop(name, _) => Value::Borrowed(name),
                 Part::Index(e, _) => self.expr(e)?,
                 Part::Method(..) => return Err(err(span, "cannot #set a method call")),
             };
