@@ -48,6 +48,11 @@ def test_versions_are_immutable_snapshots(aws, tmp_path):
     versions = aws.json("lambda", "list-versions-by-function", "--function-name", "VerFn")
     assert [(v["Version"], v["FunctionArn"]) for v in versions["Versions"]] == [
         ("$LATEST", arn("VerFn")), ("1", arn("VerFn", "1")), ("2", arn("VerFn", "2"))]
+    everything = aws.json("lambda", "list-functions", "--function-version", "ALL")["Functions"]
+    assert [f["FunctionArn"] for f in everything if f["FunctionName"] == "VerFn"] == [
+        arn("VerFn"), arn("VerFn", "1"), arn("VerFn", "2")]
+    latest_only = aws.json("lambda", "list-functions")["Functions"]
+    assert [f["Version"] for f in latest_only if f["FunctionName"] == "VerFn"] == ["$LATEST"]
     page = aws.json("lambda", "list-versions-by-function", "--function-name", "VerFn",
                     "--max-items", "2")
     assert [v["Version"] for v in page["Versions"]] == ["$LATEST", "1"]

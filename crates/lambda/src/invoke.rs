@@ -58,7 +58,8 @@ fn check_payload(payload: &[u8], invocation_type: InvocationType) -> Result<(), 
 }
 
 /// Delays before the second and third attempt of a failed asynchronous invocation (Lambda's).
-const ASYNC_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+pub(crate) const ASYNC_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_secs(60), Duration::from_secs(120)];
 /// Longest pause between admission attempts of a throttled asynchronous invocation.
 const ASYNC_THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -120,7 +121,8 @@ impl Lambda {
             InvocationType::Event => {
                 let gate = function.gate.clone();
                 let account = self.account.clone();
-                tokio::spawn(run_event(version, gate, account, input));
+                let delays = self.async_retry_delays;
+                tokio::spawn(run_event(version, gate, account, input, delays));
                 Ok(empty(request_id, executed_version))
             }
             InvocationType::RequestResponse => {
@@ -158,8 +160,9 @@ async fn run_event(
     gate: Arc<Gate>,
     account: Arc<Account>,
     input: InvokeInput,
+    delays: [Duration; 2],
 ) {
-    for attempt in 0..=ASYNC_RETRY_DELAYS.len() {
+    for attempt in 0..=delays.len() {
         let mut backoff = Duration::from_millis(50);
         let slot = loop {
             match admit(&gate, &account) {
@@ -176,7 +179,7 @@ async fn run_event(
             Err(_) => return,
             Ok(done) if matches!(done.outcome, InvokeOutcome::Response(_)) => return,
             Ok(_) => {
-                let Some(delay) = ASYNC_RETRY_DELAYS.get(attempt) else {
+                let Some(delay) = delays.get(attempt) else {
                     tracing::warn!(request_id = %input.request_id, function = %version.pool.spec().function_name, "asynchronous invocation failed after its retries");
                     return;
                 };

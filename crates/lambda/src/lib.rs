@@ -56,6 +56,9 @@ pub struct Lambda {
     launcher: Arc<portico_sandbox::Launcher>,
     /// The account's concurrency limit and what runs against it.
     account: Arc<Account>,
+    /// Pauses before retrying a failed asynchronous invocation (Lambda's 1 and 2 minutes;
+    /// shorter in tests).
+    async_retry_delays: [std::time::Duration; 2],
     /// Serializes this node's control-plane writes so the registry and the store change
     /// together.
     writes: tokio::sync::Mutex<()>,
@@ -73,6 +76,7 @@ impl Lambda {
             config,
             registry: Registry::default(),
             account: Arc::new(Account::default()),
+            async_retry_delays: invoke::ASYNC_RETRY_DELAYS,
             writes: tokio::sync::Mutex::new(()),
         });
         snapshot::load_all(&lambda).await?;

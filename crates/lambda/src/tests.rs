@@ -405,3 +405,45 @@ async fn function_urls_serve_payload_2_0_once_public_access_is_granted() {
     );
     f.lambda.shutdown().await;
 }
+
+#[tokio::test]
+async fn failed_event_invocations_are_retried_twice() {
+    let mut f = fixture().await;
+    Arc::get_mut(&mut f.lambda).unwrap().async_retry_delays =
+        [Duration::from_millis(20), Duration::from_millis(20)];
+    call(
+        &f.lambda,
+        "CreateFunction",
+        json!({"FunctionName": "e", "Runtime": "python3.11", "Handler": "app.handler",
+               "Role": "arn:aws:iam::123456789012:role/r",
+               "Code": {"ZipFile": zip_of(
+                   "def handler(e, c):\n    open(e['log'], 'a').write(c.aws_request_id + '\\n')\n    raise ValueError('always')\n")}}),
+    )
+    .await
+    .unwrap();
+    let log = f.dir.join("attempts.txt");
+    let mut request = invoke_request("e", None);
+    request.invocation_type = InvocationType::Event;
+    request.payload = Bytes::from(json!({"log": log}).to_string());
+    let accepted = f.lambda.invoke(request).await.unwrap();
+    assert_eq!(accepted.payload, Bytes::new());
+    let mut lines = Vec::new();
+    for _ in 0..200 {
+        lines = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Three attempts of the same invocation (one request id), and no fourth.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let settled = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.len(), 3, "{settled}");
+    assert_eq!(settled.lines().count(), 3);
+    assert!(lines.iter().all(|l| *l == accepted.request_id));
+    f.lambda.shutdown().await;
+}
