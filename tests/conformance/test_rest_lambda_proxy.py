@@ -160,3 +160,56 @@ def test_malformed_or_failed_function_is_502(portico, proxy_api, path):
     assert body == b'{"message": "Internal server error"}'
     assert one(headers, "x-amzn-errortype") == "InternalServerErrorException"
     assert one(headers, "content-type") == "application/json"
+
+
+def test_resource_policy_and_credentials(aws, portico, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", FUNCTION)
+    path = tmp_path / "fn.zip"
+    path.write_bytes(buf.getvalue())
+    aws.json("lambda", "create-function", "--function-name", "Guarded",
+             "--runtime", "python3.11", "--handler", "app.handler",
+             "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
+             "--zip-file", f"fileb://{path}")
+    api = aws.json("apigateway", "create-rest-api", "--name", "guarded")
+    api_id = api["id"]
+    uri = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+           f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:Guarded/invocations")
+    for part, credentials in (("open", None), ("role", f"arn:aws:iam::{ACCOUNT}:role/apigw")):
+        rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
+                       "--parent-id", api["rootResourceId"], "--path-part", part)["id"]
+        aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", rid,
+                 "--http-method", "GET", "--authorization-type", "NONE")
+        extra = ["--credentials", credentials] if credentials else []
+        aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", rid,
+                 "--http-method", "GET", "--type", "AWS_PROXY",
+                 "--integration-http-method", "POST", "--uri", uri, *extra)
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
+
+    # A grant for another API: this API's calls are refused with AWS's 500.
+    aws.json("lambda", "add-permission", "--function-name", "Guarded",
+             "--statement-id", "other", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:otherapi00/*/GET/*")
+    status, headers, body = raw(portico, api_id, "GET", "/open")
+    assert status == 500
+    assert body == b'{"message": "Internal server error"}'
+    assert one(headers, "x-amzn-errortype") == "InternalServerErrorException"
+    log = portico.log_path.read_text()
+    assert "Invalid permissions on Lambda function" in log
+    assert (f'aws lambda add-permission --function-name Guarded --statement-id '
+            f'apigateway-{api_id}-prod --action lambda:InvokeFunction --principal '
+            f'apigateway.amazonaws.com --source-arn '
+            f'"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/prod/GET/open"') in log
+
+    # With a credentials role the resource policy is not consulted.
+    assert raw(portico, api_id, "GET", "/role")[0] == 200
+
+    aws.json("lambda", "add-permission", "--function-name", "Guarded",
+             "--statement-id", "this", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*/GET/*")
+    status, _, body = raw(portico, api_id, "GET", "/open")
+    assert status == 200
+    assert json.loads(body)["path"] == "/open"

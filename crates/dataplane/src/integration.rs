@@ -140,11 +140,28 @@ async fn integrate(
         CompiledIntegration::Lambda {
             target,
             timeout,
+            with_credentials,
             request,
             responses,
-        } => lambda_custom(exchange, invoker, target, *timeout, request, responses).await,
-        CompiledIntegration::LambdaProxy { target, timeout } => {
-            lambda_proxy(exchange, invoker, target, *timeout).await
+        } => {
+            let call = LambdaCall {
+                target,
+                timeout: *timeout,
+                with_credentials: *with_credentials,
+            };
+            lambda_custom(exchange, invoker, &call, request, responses).await
+        }
+        CompiledIntegration::LambdaProxy {
+            target,
+            timeout,
+            with_credentials,
+        } => {
+            let call = LambdaCall {
+                target,
+                timeout: *timeout,
+                with_credentials: *with_credentials,
+            };
+            lambda_proxy(exchange, invoker, &call).await
         }
         CompiledIntegration::Http {
             spec,
@@ -267,6 +284,32 @@ impl Exchange<'_> {
             .is_some_and(|first| self.stage.is_binary(first))
     }
 
+    /// What the gateway answers when Lambda refuses the call (unknown function, no
+    /// permission): 500, with a log line saying how to grant a missing permission.
+    fn lambda_refused(&self, error: &AwsError, target: &LambdaTarget) -> GatewayResponse {
+        if error.code == "AccessDeniedException" {
+            let function = match &target.qualifier {
+                Some(q) => format!("{}:{q}", target.function_name),
+                None => target.function_name.clone(),
+            };
+            tracing::warn!(
+                api = %self.stage.api_id,
+                function = %function,
+                source_arn = %self.source_arn(),
+                grant = %format!(
+                    "aws lambda add-permission --function-name {function} --statement-id apigateway-{}-{} --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn \"{}\"",
+                    self.stage.api_id,
+                    self.stage.stage_name,
+                    self.source_arn()
+                ),
+                "Execution failed due to configuration error: Invalid permissions on Lambda function"
+            );
+        } else {
+            tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: the Lambda function could not be invoked");
+        }
+        GatewayResponse::internal_server_error()
+    }
+
     fn source_arn(&self) -> String {
         let path = self.method.resource_path.trim_start_matches('/');
         format!(
@@ -283,10 +326,10 @@ impl Exchange<'_> {
     async fn invoke(
         &self,
         invoker: &dyn Invoker,
-        target: &LambdaTarget,
-        timeout: Duration,
+        call: &LambdaCall<'_>,
         payload: Bytes,
     ) -> Result<InvokeResult, GatewayResponse> {
+        let target = call.target;
         let request = InvokeRequest {
             region: target.region.clone(),
             account_id: target.account_id.clone(),
@@ -295,12 +338,14 @@ impl Exchange<'_> {
             payload,
             invocation_type: InvocationType::RequestResponse,
             client_context: None,
-            source_arn: Some(self.source_arn()),
+            // With a credentials role the resource policy is not consulted, so no source ARN
+            // is presented for it.
+            source_arn: (!call.with_credentials).then(|| self.source_arn()),
             log_tail: false,
         };
-        match tokio::time::timeout(timeout, invoker.invoke(request)).await {
+        match tokio::time::timeout(call.timeout, invoker.invoke(request)).await {
             Err(_) => Err(GatewayResponse::integration_timeout()),
-            Ok(Err(error)) => Err(lambda_refused(&error)),
+            Ok(Err(error)) => Err(self.lambda_refused(&error, target)),
             Ok(Ok(result)) => Ok(result),
         }
     }
@@ -418,17 +463,17 @@ fn pick_response_template<'r>(
         .map(|(key, template)| (key.as_str(), template))
 }
 
-/// What the gateway answers when Lambda refuses the call (unknown function, no permission).
-fn lambda_refused(error: &AwsError) -> GatewayResponse {
-    tracing::warn!(%error, "Execution failed due to configuration error: Invalid permissions on Lambda function");
-    GatewayResponse::internal_server_error()
+/// One Lambda invocation's target and limits.
+struct LambdaCall<'a> {
+    target: &'a LambdaTarget,
+    timeout: Duration,
+    with_credentials: bool,
 }
 
 async fn lambda_custom(
     exchange: &Exchange<'_>,
     invoker: &dyn Invoker,
-    target: &LambdaTarget,
-    timeout: Duration,
+    call: &LambdaCall<'_>,
     mapping: &RequestMapping,
     responses: &ResponseMapping,
 ) -> Result<Response<Bytes>, GatewayResponse> {
@@ -437,7 +482,7 @@ async fn lambda_custom(
         None if exchange.body.is_empty() => Bytes::from_static(b"{}"),
         None => exchange.body.clone(),
     };
-    let result = exchange.invoke(invoker, target, timeout, payload).await?;
+    let result = exchange.invoke(invoker, call, payload).await?;
     // Lambda errors are selected by their errorMessage; a success has no selection value.
     let error_message = result.function_error.as_ref().and_then(|_| {
         serde_json::from_slice::<Value>(&result.payload)
@@ -460,13 +505,10 @@ async fn lambda_custom(
 async fn lambda_proxy(
     exchange: &Exchange<'_>,
     invoker: &dyn Invoker,
-    target: &LambdaTarget,
-    timeout: Duration,
+    call: &LambdaCall<'_>,
 ) -> Result<Response<Bytes>, GatewayResponse> {
     let event = proxy::event(exchange);
-    let result = exchange
-        .invoke(invoker, target, timeout, Bytes::from(event))
-        .await?;
+    let result = exchange.invoke(invoker, call, Bytes::from(event)).await?;
     if result.function_error.is_some() {
         return Err(GatewayResponse::bad_gateway());
     }

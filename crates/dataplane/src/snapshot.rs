@@ -146,6 +146,8 @@ pub enum CompiledIntegration {
     Lambda {
         target: LambdaTarget,
         timeout: Duration,
+        /// The integration names a `credentials` role (no resource-policy check).
+        with_credentials: bool,
         request: RequestMapping,
         responses: ResponseMapping,
     },
@@ -153,6 +155,7 @@ pub enum CompiledIntegration {
     LambdaProxy {
         target: LambdaTarget,
         timeout: Duration,
+        with_credentials: bool,
     },
     /// `HTTP`: mapped request to a backend; the response selected by its status code.
     Http {
@@ -408,13 +411,19 @@ fn compile_integration(
                 .uri
                 .as_deref()
                 .map(|u| resolve_stage_variables(u, variables));
+            // With a `credentials` role API Gateway invokes as that role and the function's
+            // resource policy is not consulted.
+            let with_credentials = integration.credentials.is_some();
             match lambda_target(uri.as_deref(), key) {
-                Some(target) if kind == "AWS_PROXY" => {
-                    CompiledIntegration::LambdaProxy { target, timeout }
-                }
+                Some(target) if kind == "AWS_PROXY" => CompiledIntegration::LambdaProxy {
+                    target,
+                    timeout,
+                    with_credentials,
+                },
                 Some(target) => CompiledIntegration::Lambda {
                     target,
                     timeout,
+                    with_credentials,
                     request: request_mapping(integration, key, where_),
                     responses: compile_responses(integration, key, variables, where_),
                 },

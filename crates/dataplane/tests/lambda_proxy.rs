@@ -18,6 +18,16 @@ struct Scripted {
 
 impl Invoker for Scripted {
     fn invoke(&self, request: InvokeRequest) -> BoxFuture<'_, Result<InvokeResult, AwsError>> {
+        if request.function_name == "Denied" {
+            *self.last.lock().unwrap() = Some((request, Value::Null));
+            return Box::pin(async {
+                Err(AwsError::new(
+                    "AccessDeniedException",
+                    403,
+                    "User: apigateway.amazonaws.com is not authorized",
+                ))
+            });
+        }
         let event: Value = serde_json::from_slice(&request.payload).unwrap_or(Value::Null);
         let path = event["path"].as_str().unwrap_or("").to_owned();
         let (payload, function_error) = match path.as_str() {
@@ -247,4 +257,50 @@ async fn response_rules() {
             "InternalServerErrorException"
         );
     }
+}
+
+#[tokio::test]
+async fn permissions_and_credentials() {
+    let invoker = Arc::new(Scripted::default());
+    let plane = DataPlane::new(invoker.clone());
+    let uri = |name: &str| {
+        format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations"
+        )
+    };
+    plane.publish(
+        StageKey {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            api_id: "abcdef1234".into(),
+            stage_name: "prod".into(),
+        },
+        DeployedStage {
+            stage: json!({"stageName": "prod", "deploymentId": "d"}),
+            deployment: json!({"id": "d", "resources": [
+                {"id": "r1", "path": "/denied", "resourceMethods": {"GET": {
+                    "httpMethod": "GET", "authorizationType": "NONE",
+                    "methodIntegration": {"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri("Denied")}}}},
+                {"id": "r2", "path": "/role", "resourceMethods": {"GET": {
+                    "httpMethod": "GET", "authorizationType": "NONE",
+                    "methodIntegration": {"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri("Echo"),
+                        "credentials": "arn:aws:iam::123456789012:role/apigw"}}}}
+            ]}),
+        },
+    );
+    let response = send(&plane, "GET", "/denied", "", &[], b"").await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.body(),
+        &Bytes::from(r#"{"message": "Internal server error"}"#)
+    );
+    let (request, _) = invoker.last.lock().unwrap().take().unwrap();
+    assert_eq!(
+        request.source_arn.as_deref(),
+        Some("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/denied")
+    );
+    let response = send(&plane, "GET", "/role", "", &[], b"").await;
+    assert_eq!(response.status(), 200);
+    let (request, _) = invoker.last.lock().unwrap().take().unwrap();
+    assert_eq!(request.source_arn, None);
 }
