@@ -41,6 +41,14 @@ def handler(event, context):
     if route == "fail":
         raise Exception("boom")
     return {"statusCode": 200, "body": json.dumps({"routeKey": route, "event": event})}
+
+def authorize(event, context):
+    token = (event.get("queryStringParameters") or {}).get("token")
+    effect = "Allow" if token == "letmein" else "Deny"
+    return {"principalId": "p1", "context": {"user": "ws-user"},
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect,
+                 "Resource": event["methodArn"]}]}}
 '''
 
 
@@ -136,6 +144,11 @@ def chat_api(aws, portico, tmp_path_factory):
         json.dumps({"Variables": {"LOG": str(log),
                                   "ENDPOINT": f"http://127.0.0.1:{portico.port}/prod"}}),
     )
+    authorizer_fn = aws.json(
+        "lambda", "create-function", "--function-name", "WsAuth", "--runtime", "python3.11",
+        "--handler", "chat.authorize", "--role", f"arn:aws:iam::{ACCOUNT}:role/r",
+        "--zip-file", f"fileb://{folder / 'chat.zip'}",
+    )["FunctionArn"]
     integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
                            "--integration-type", "AWS_PROXY", "--integration-uri",
                            fn["FunctionArn"])
@@ -148,7 +161,8 @@ def chat_api(aws, portico, tmp_path_factory):
                  "--target", target, "--route-response-selection-expression", "$default")
     aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "prod")
     aws.json("apigatewayv2", "create-deployment", "--api-id", api_id, "--stage-name", "prod")
-    return {"api": api, "api_id": api_id, "log": log, "integration": integration}
+    return {"api": api, "api_id": api_id, "log": log, "integration": integration,
+            "function": fn["FunctionArn"], "authorizer_function": authorizer_fn}
 
 
 def connect(portico, api_id, path="/prod", headers=None):
@@ -283,3 +297,34 @@ def test_route_response_makes_a_route_two_way(aws, portico, chat_api):
     err = aws.error("apigatewayv2", "get-route-response", "--api-id", api_id, "--route-id",
                     route["RouteId"], "--route-response-id", response["RouteResponseId"])
     assert err.endswith(f"Invalid RouteResponse identifier specified {response['RouteResponseId']}")
+
+
+def test_connect_authorizer_decides_the_handshake(aws, portico, chat_api):
+    api_id = aws.json("apigatewayv2", "create-api", "--name", "guarded", "--protocol-type",
+                      "WEBSOCKET", "--route-selection-expression",
+                      "$request.body.action")["ApiId"]
+    integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
+                           "--integration-type", "AWS_PROXY", "--integration-uri",
+                           chat_api["function"])["IntegrationId"]
+    authorizer = aws.json("apigatewayv2", "create-authorizer", "--api-id", api_id, "--name",
+                          "gate", "--authorizer-type", "REQUEST", "--authorizer-uri",
+                          chat_api["authorizer_function"], "--identity-source",
+                          "route.request.querystring.token")
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", "$connect",
+             "--target", f"integrations/{integration}", "--authorization-type", "CUSTOM",
+             "--authorizer-id", authorizer["AuthorizerId"])
+    aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", "$default",
+             "--target", f"integrations/{integration}",
+             "--route-response-selection-expression", "$default")
+    aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "prod",
+             "--auto-deploy")
+    assert connect(portico, api_id, "/prod").status == 401
+    assert connect(portico, api_id, "/prod?token=nope").status == 403
+    client = connect(portico, api_id, "/prod?token=letmein")
+    assert client.status == 101
+    client.send("hello")
+    ctx = json.loads(client.recv_text())["event"]["requestContext"]
+    assert ctx["authorizer"]["user"] == "ws-user"
+    assert ctx["authorizer"]["principalId"] == "p1"
+    client.close()

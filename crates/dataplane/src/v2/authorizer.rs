@@ -11,10 +11,10 @@ use bytes::Bytes;
 use portico_core::{InvocationType, InvokeRequest, Invoker};
 use serde_json::{Map, Value, json};
 
+use super::compile::LambdaTarget;
 use super::compile::PayloadVersion;
 use super::event::{AuthorizerContext, RequestFacts, event_v1_value, event_v2_value};
 use super::jwt::JwtAuthorizer;
-use crate::snapshot::LambdaTarget;
 
 /// AWS gives a Lambda authorizer 10 seconds.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,9 +59,18 @@ pub(crate) struct LambdaAuthorizer {
     pub cache: Mutex<HashMap<String, (Instant, Value)>>,
 }
 
-/// Evaluates `$request.header.X`, `$request.querystring.X`, `$context.X` and
-/// `$stageVariables.X` identity sources; `None` when the value is absent or empty.
+/// Evaluates `$request.header.X`, `$request.querystring.X` (or `route.request.…` as WebSocket
+/// APIs write them), `$context.X` and `$stageVariables.X` identity sources; `None` when the value is absent or empty.
 pub(crate) fn identity_value(source: &str, facts: &RequestFacts<'_>) -> Option<String> {
+    // WebSocket APIs spell request sources `route.request.header.X`.
+    let spelled;
+    let source = match source.strip_prefix("route.request.") {
+        Some(rest) => {
+            spelled = format!("$request.{rest}");
+            spelled.as_str()
+        }
+        None => source,
+    };
     let value = if let Some(name) = source.strip_prefix("$request.header.") {
         let name = name.to_ascii_lowercase();
         facts

@@ -14,7 +14,16 @@ use super::authorizer::{CompiledAuthorizer, LambdaAuthorizer, RouteAuth};
 use super::cors::CompiledCors;
 use super::http_proxy::{Mapping, parse_mapping};
 use super::jwt::JwtAuthorizer;
-use crate::snapshot::LambdaTarget;
+
+/// A Lambda function an integration or authorizer invokes. The v2 data plane keeps its own
+/// (rather than the REST snapshot's) so the two planes evolve independently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LambdaTarget {
+    pub region: String,
+    pub account_id: String,
+    pub function_name: String,
+    pub qualifier: Option<String>,
+}
 
 /// Which Lambda event and response rules an integration uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,16 +62,17 @@ pub(crate) struct CompiledRoute {
 }
 
 /// One route of a WebSocket API.
-#[derive(Debug)]
 pub(crate) struct WsRoute {
     pub route_key: String,
     pub integration: Arc<HttpIntegration>,
     /// Whether the integration's answer goes back to the client (a route response is set).
     pub two_way: bool,
+    /// `$connect` only: the authorizer that decides the handshake.
+    pub auth: Option<RouteAuth>,
 }
 
 /// The routes of a WebSocket API stage and how a message picks one.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct WebSocketRoutes {
     pub routes: std::collections::HashMap<String, Arc<WsRoute>>,
     /// The JSON path under the message body that names the route
@@ -110,6 +120,24 @@ struct Frozen {
     /// WebSocket route responses, each naming its route by `routeId`.
     #[serde(default, rename = "routeResponses")]
     route_responses: Vec<serde_json::Value>,
+}
+
+/// The authorizer a route names (`CUSTOM` or `JWT`); `Err` when it cannot be used.
+fn route_auth(
+    route: &Route,
+    authorizers: &BTreeMap<&str, Arc<CompiledAuthorizer>>,
+) -> Result<Option<RouteAuth>, String> {
+    if !matches!(route.authorization_type.as_deref(), Some("CUSTOM" | "JWT")) {
+        return Ok(None);
+    }
+    let id = route.authorizer_id.as_deref().unwrap_or_default();
+    let authorizer = authorizers
+        .get(id)
+        .ok_or_else(|| format!("authorizer {id} is not usable"))?;
+    Ok(Some(RouteAuth {
+        authorizer: authorizer.clone(),
+        scopes: route.authorization_scopes.clone().unwrap_or_default(),
+    }))
 }
 
 fn compile_authorizer(authorizer: &Authorizer, key: &StageKey) -> Option<CompiledAuthorizer> {
@@ -257,7 +285,7 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         let Some(route_key) = route.route_key.as_deref() else {
             continue;
         };
-        let integration = route
+        let mut integration = route
             .target
             .as_deref()
             .and_then(|t| t.strip_prefix("integrations/"))
@@ -267,50 +295,33 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
                     reason: format!("route {route_key} has no integration target"),
                 })
             });
+        let auth = match route_auth(route, &authorizers) {
+            Ok(auth) => auth,
+            // A route whose authorizer cannot run must not be served unauthenticated.
+            Err(reason) => {
+                integration = Arc::new(HttpIntegration::Unavailable { reason });
+                None
+            }
+        };
         if let HttpIntegration::Unavailable { reason } = integration.as_ref() {
             tracing::warn!(api = %key.api_id, stage = %key.stage_name, route = route_key, %reason, "route will answer 500");
         }
         if let Some(ws) = websocket.as_mut() {
+            let two_way = route.route_response_selection_expression.is_some()
+                || frozen.route_responses.iter().any(|r| {
+                    r.get("routeId").and_then(|v| v.as_str()) == route.route_id.as_deref()
+                });
             ws.routes.insert(
                 route_key.to_owned(),
                 Arc::new(WsRoute {
                     route_key: route_key.to_owned(),
                     integration,
-                    two_way: route.route_response_selection_expression.is_some()
-                        || frozen.route_responses.iter().any(|r| {
-                            r.get("routeId").and_then(|v| v.as_str()) == route.route_id.as_deref()
-                        }),
+                    two_way,
+                    auth,
                 }),
             );
             continue;
         }
-        let auth = match route.authorization_type.as_deref() {
-            Some("CUSTOM" | "JWT") => {
-                let id = route.authorizer_id.as_deref().unwrap_or_default();
-                match authorizers.get(id) {
-                    Some(authorizer) => Some(RouteAuth {
-                        authorizer: authorizer.clone(),
-                        scopes: route.authorization_scopes.clone().unwrap_or_default(),
-                    }),
-                    // A route whose authorizer cannot run must not be served unauthenticated.
-                    None => {
-                        tracing::warn!(api = %key.api_id, route = route_key, "route authorizer missing; the route answers 500");
-                        let compiled = Arc::new(CompiledRoute {
-                            route_key: route_key.to_owned(),
-                            integration: Arc::new(HttpIntegration::Unavailable {
-                                reason: format!("authorizer {id} is not usable"),
-                            }),
-                            auth: None,
-                        });
-                        if let Err(error) = builder.insert_route_key(route_key, compiled) {
-                            tracing::warn!(api = %key.api_id, route = route_key, %error, "route skipped");
-                        }
-                        continue;
-                    }
-                }
-            }
-            _ => None,
-        };
         let compiled = Arc::new(CompiledRoute {
             route_key: route_key.to_owned(),
             integration,

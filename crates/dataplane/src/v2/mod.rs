@@ -157,6 +157,7 @@ impl HttpApiPlane {
             on_upgrade,
             domain_name: host.split(':').next().unwrap_or(host).to_owned(),
             source_ip: client.source_ip.clone(),
+            http_client: &self.http_client,
         })
         .await
     }

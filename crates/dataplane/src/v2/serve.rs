@@ -7,6 +7,7 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use portico_core::{InvocationType, InvokeRequest, Invoker, ids};
 use rand::Rng;
 
+use super::compile::LambdaTarget;
 use super::compile::{CompiledHttpStage, HttpIntegration, PayloadVersion};
 use super::cors::CompiledCors;
 use super::event::{RequestFacts, event_v1, event_v2};
@@ -14,7 +15,6 @@ use super::http_proxy::{self, ProxyInputs};
 use super::response::{FunctionResponse, parse_v1, parse_v2};
 use crate::ClientInfo;
 use crate::backend::HttpClient;
-use crate::snapshot::LambdaTarget;
 
 /// A response the gateway makes itself: `{"message":"…"}` as HTTP APIs word it.
 pub(crate) fn gateway(status: u16, message: &str, request_id: &str) -> Response<Bytes> {

@@ -20,7 +20,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
 
+use super::authorizer::{Refusal, RouteAuth};
 use super::compile::{CompiledHttpStage, HttpIntegration, WsRoute};
+use super::event::{AuthorizerContext, RequestFacts};
 
 /// AWS's WebSocket message limit.
 pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
@@ -88,6 +90,8 @@ struct Session {
     /// The upgrade request's headers: `$connect` and `$disconnect` carry them.
     headers: Vec<(String, Vec<String>)>,
     raw_query: String,
+    /// What the `$connect` authorizer established; every later event carries it.
+    authorizer: Option<Value>,
 }
 
 impl Session {
@@ -115,6 +119,10 @@ impl Session {
         }) else {
             return Map::new();
         };
+        let mut map = map;
+        if let Some(authorizer) = &self.authorizer {
+            map.insert("authorizer".into(), authorizer.clone());
+        }
         map
     }
 
@@ -301,6 +309,41 @@ pub(crate) struct Upgrade<'a> {
     pub on_upgrade: hyper::upgrade::OnUpgrade,
     pub domain_name: String,
     pub source_ip: String,
+    pub http_client: &'a crate::backend::HttpClient,
+}
+
+/// Runs the `$connect` route's authorizer over the upgrade request.
+async fn authorize_connect(
+    upgrade: &Upgrade<'_>,
+    session: &Session,
+    auth: &RouteAuth,
+    request_id: &str,
+) -> Result<AuthorizerContext, Refusal> {
+    let (time, time_epoch) = crate::context::now();
+    let facts = RequestFacts {
+        stage: &session.stage,
+        route_key: "$connect",
+        method: "GET",
+        raw_path: upgrade.parts.uri.path(),
+        raw_query: &session.raw_query,
+        headers: &session.headers,
+        path_parameters: &[],
+        body: &[],
+        request_id,
+        time: &time,
+        time_epoch,
+        source_ip: &session.source_ip,
+        domain_name: &session.domain_name,
+        authorizer: None,
+    };
+    let route_arn = session.source_arn("$connect");
+    auth.check(
+        upgrade.invoker.as_ref(),
+        upgrade.http_client,
+        &facts,
+        &route_arn,
+    )
+    .await
 }
 
 /// Answers the upgrade request: runs `$connect`, then switches protocols and hands the
@@ -329,15 +372,27 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
         stage: upgrade.stage.clone(),
         connection_id: ids::extended_request_id(),
         connected_at: now_ms(),
-        domain_name: upgrade.domain_name,
-        source_ip: upgrade.source_ip,
+        domain_name: upgrade.domain_name.clone(),
+        source_ip: upgrade.source_ip.clone(),
         user_agent,
         headers,
         raw_query: parts.uri.query().unwrap_or("").to_owned(),
+        authorizer: None,
     };
+    let mut session = session;
     let routes = upgrade.stage.websocket.as_ref();
     if let Some(route) = routes.and_then(|ws| ws.routes.get("$connect")) {
         let request_id = ids::extended_request_id();
+        if let Some(auth) = &route.auth {
+            match authorize_connect(&upgrade, &session, auth, &request_id).await {
+                Ok(context) => session.authorizer = Some(context.v1),
+                Err(refusal) => {
+                    let (status, message) = refusal.status_and_message();
+                    let body = json!({"message": message}).to_string();
+                    return plain(status, &body);
+                }
+            }
+        }
         let event = session.connect_event(&request_id);
         match run_route(upgrade.invoker.as_ref(), &session, route, &event).await {
             Outcome::Answer(payload) => {
