@@ -621,6 +621,7 @@ mod tests {
                             reason: String::new(),
                         }),
                         two_way: false,
+                        auth: None,
                     }),
                 )
             })
