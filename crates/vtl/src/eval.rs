@@ -32,6 +32,10 @@ pub(crate) struct Eval<'a> {
     pub last_set: Span,
     pub depth: u32,
     pub steps: u64,
+    /// Current `render`/`expr` recursion (see `MAX_NESTING`).
+    pub nesting: u32,
+    /// The latest position entered, for errors raised where no node records one.
+    pub here: Span,
     /// Lists and maps that had a list or map put into them: the only way a template can build
     /// a reference cycle, which `Rc` would leak. They are emptied when the render ends.
     pub cycle_candidates: Vec<Value<'a>>,
@@ -43,6 +47,33 @@ pub(crate) struct Eval<'a> {
 }
 
 pub(crate) type R<T> = Result<T, RenderError>;
+
+/// Bound on nested `render`/`expr` activations across macros, `#define` and `#evaluate`.
+const MAX_NESTING: u32 = 256;
+
+/// Where a node starts, for errors raised on entering it.
+fn node_span(n: &Node) -> Span {
+    match n {
+        Node::Ref(r) | Node::EscapedRef { reference: r, .. } => r.span,
+        Node::Set { span, .. }
+        | Node::Foreach { span, .. }
+        | Node::Call { span, .. }
+        | Node::Evaluate { span, .. } => *span,
+        Node::If { branches, .. } => branches
+            .first()
+            .map_or(Span::default(), |(c, _)| expr_span(c, Span::default())),
+        _ => Span::default(),
+    }
+}
+
+/// Where an expression starts, if it records it; `fallback` otherwise.
+fn expr_span(e: &Expr, fallback: Span) -> Span {
+    match e {
+        Expr::Ref(r) => r.span,
+        Expr::Range(_, _, s) | Expr::Binary(_, _, _, s) => *s,
+        _ => fallback,
+    }
+}
 
 pub(crate) fn err(span: Span, msg: impl Into<String>) -> RenderError {
     RenderError {
@@ -76,6 +107,8 @@ impl<'a> Eval<'a> {
             last_set: Span::default(),
             depth: 0,
             steps: 0,
+            nesting: 0,
+            here: Span { line: 1, column: 1 },
             cycle_candidates: Vec::new(),
             evaluated_bytes: 0,
             context_sets: None,
@@ -97,6 +130,27 @@ impl<'a> Eval<'a> {
     }
 
     pub fn render(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        self.nest(nodes.first().map_or(self.last_set, node_span))?;
+        let r = self.render_nodes(nodes, out);
+        self.nesting -= 1;
+        r
+    }
+
+    /// Runtime recursion guard. The parser bounds one template's nesting, but macros,
+    /// `#define` and `#evaluate` stack templates on top of each other; this bounds the total
+    /// so rendering fits a 2 MiB worker-thread stack.
+    fn nest(&mut self, span: Span) -> R<()> {
+        if span.line > 0 {
+            self.here = span;
+        }
+        if self.nesting >= MAX_NESTING {
+            return Err(err(self.here, "template nested too deeply"));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
         for node in nodes {
             match node {
                 Node::Text(s) => out.push_str(s),
@@ -500,6 +554,13 @@ impl<'a> Eval<'a> {
     /// Velocity's truth test: references are true unless null or `false`; boolean operators
     /// compute; every other expression (literals, arithmetic) is false.
     pub fn truth(&mut self, e: &'a Expr) -> R<bool> {
+        self.nest(expr_span(e, self.last_set))?;
+        let r = self.truth_inner(e);
+        self.nesting -= 1;
+        r
+    }
+
+    fn truth_inner(&mut self, e: &'a Expr) -> R<bool> {
         Ok(match e {
             Expr::Ref(r) => match self.reference(r)? {
                 Value::Null => false,
@@ -520,6 +581,13 @@ impl<'a> Eval<'a> {
     }
 
     pub fn expr(&mut self, e: &'a Expr) -> R<Value<'a>> {
+        self.nest(expr_span(e, self.last_set))?;
+        let r = self.expr_inner(e);
+        self.nesting -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &'a Expr) -> R<Value<'a>> {
         Ok(match e {
             Expr::Null => Value::Null,
             Expr::Bool(b) => Value::Bool(*b),

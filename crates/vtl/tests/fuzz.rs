@@ -414,3 +414,37 @@ proptest! {
         run(&src, "{\"x\":[1,2,{\"y\":\"z\"}],\"y\":null}");
     }
 }
+
+/// Worst-case nesting (every level of #evaluate recursion holding the deepest template the
+/// parser accepts) must fit in a 2 MiB thread stack, tokio's default for workers, in an
+/// optimised build. Unoptimised frames are several times larger, so debug runs get 16 MiB.
+#[test]
+fn deepest_nesting_fits_a_worker_stack() {
+    let depth = 120;
+    let inner = format!(
+        "{}#evaluate($s){}",
+        "#if(true)".repeat(depth),
+        "#end".repeat(depth)
+    );
+    let src = format!("#set($s = '{inner}')#evaluate($s)");
+    let handle = std::thread::Builder::new()
+        .stack_size(if cfg!(debug_assertions) { 16 } else { 2 } * 1024 * 1024)
+        .spawn(move || {
+            let params = Params::default();
+            let context = serde_json::json!({});
+            let stage = BTreeMap::new();
+            let input = RenderInput {
+                body: "",
+                params: &params,
+                context: &context,
+                stage_variables: &stage,
+            };
+            let t = Template::parse(&src).map_err(|e| e.to_string())?;
+            t.render(&input).map(|o| o.body).map_err(|e| e.to_string())
+        })
+        .expect("spawn");
+    let result = handle.join().expect("no stack overflow");
+    assert!(
+        result.is_err_and(|e| e.contains("nested too deeply") || e.contains("recursion too deep"))
+    );
+}
