@@ -34,6 +34,40 @@ const MIN_UNRESERVED: i64 = 100;
 pub(crate) struct Gate {
     in_flight: AtomicI64,
     reserved: AtomicI64,
+    /// Payload bytes of asynchronous invocations accepted and not yet finished.
+    queued_bytes: AtomicI64,
+}
+
+/// Most payload bytes one function's asynchronous queue holds. Lambda's queue is durable and
+/// practically unbounded; ours is memory, so past this an `Event` invocation is throttled
+/// instead of growing the server without limit.
+pub(crate) const MAX_QUEUED_BYTES: i64 = 64 * 1024 * 1024;
+
+/// One accepted asynchronous invocation's place in its function's queue.
+pub(crate) struct Queued {
+    gate: Arc<Gate>,
+    bytes: i64,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.gate
+            .queued_bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// Accepts an asynchronous invocation of `bytes` into the function's queue.
+pub(crate) fn enqueue(gate: &Arc<Gate>, bytes: usize) -> Result<Queued, AwsError> {
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX).max(1);
+    if gate.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > MAX_QUEUED_BYTES {
+        gate.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        return Err(throttled("ConcurrentInvocationLimitExceeded"));
+    }
+    Ok(Queued {
+        gate: gate.clone(),
+        bytes,
+    })
 }
 
 impl Gate {
@@ -41,6 +75,7 @@ impl Gate {
         Arc::new(Self {
             in_flight: AtomicI64::new(0),
             reserved: AtomicI64::new(reserved.map_or(-1, i64::from)),
+            queued_bytes: AtomicI64::new(0),
         })
     }
 
@@ -252,6 +287,21 @@ mod tests {
         assert!(admit(&gate, &account).is_ok());
         gate.set_reserved(Some(0));
         assert!(admit(&gate, &account).is_err());
+    }
+
+    #[test]
+    fn the_asynchronous_queue_is_bounded() {
+        let gate = Gate::new(None);
+        let big = enqueue(&gate, MAX_QUEUED_BYTES as usize - 10).unwrap();
+        let e = enqueue(&gate, 11).err().unwrap();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("TooManyRequestsException", "Rate Exceeded.")
+        );
+        let small = enqueue(&gate, 10).unwrap();
+        drop(big);
+        drop(small);
+        assert!(enqueue(&gate, MAX_QUEUED_BYTES as usize).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use portico_protocol::{OperationInput, OperationOutput, decode};
 use portico_sandbox::InvokeOutcome;
 
 use crate::Lambda;
-use crate::concurrency::{Account, Gate, admit};
+use crate::concurrency::{Account, Gate, Queued, admit, enqueue};
 use crate::function::{not_found, resolve};
 use crate::policy;
 use crate::registry::Version;
@@ -119,10 +119,11 @@ impl Lambda {
         match request.invocation_type {
             InvocationType::DryRun => Ok(empty(request_id, executed_version)),
             InvocationType::Event => {
+                let queued = enqueue(&function.gate, input.payload.len())?;
                 let gate = function.gate.clone();
                 let account = self.account.clone();
                 let delays = self.async_retry_delays;
-                tokio::spawn(run_event(version, gate, account, input, delays));
+                tokio::spawn(run_event(version, gate, account, input, delays, queued));
                 Ok(empty(request_id, executed_version))
             }
             InvocationType::RequestResponse => {
@@ -161,6 +162,8 @@ async fn run_event(
     account: Arc<Account>,
     input: InvokeInput,
     delays: [Duration; 2],
+    // Held until the invocation is done with, freeing its place in the queue.
+    _queued: Queued,
 ) {
     for attempt in 0..=delays.len() {
         let mut backoff = Duration::from_millis(50);
