@@ -174,3 +174,37 @@ def test_event_and_dry_run(aws, tmp_path, sleepy):
     while not queued.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert queued.exists()
+
+
+def test_fifty_parallel_invocations(aws, portico, sleepy):
+    """50 parallel calls of a 200 ms function: all served by the warm pool (4 environments per
+    function by default, so no faster than 13 rounds); with 10 reserved, 10 run and 40 are
+    throttled."""
+    def burst():
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            status, _, body = raw_invoke(portico, sleepy, b'{"sleep": 0.2}')
+            with lock:
+                results.append((status, json.loads(body)))
+
+        threads = [threading.Thread(target=one) for _ in range(50)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results, time.monotonic() - started
+
+    results, elapsed = burst()
+    assert [s for s, _ in results] == [200] * 50
+    assert all(body == {"slept": 0.2} for _, body in results)
+    assert elapsed >= 13 * 0.2
+
+    aws.json("lambda", "put-function-concurrency", "--function-name", sleepy,
+             "--reserved-concurrent-executions", "10")
+    results, _ = burst()
+    statuses = sorted(s for s, _ in results)
+    assert statuses.count(200) >= 10 and statuses.count(200) + statuses.count(429) == 50
+    assert all(body == THROTTLED for s, body in results if s == 429)
