@@ -138,6 +138,7 @@ impl ApiGateway {
             "GetStages" => stage::list(&call, op, fields).await,
             "DeleteStage" => stage::delete(&call, op, fields).await,
             "UpdateStage" => stage::update(&call, op, fields).await,
+            "FlushStageCache" => stage::flush_cache(&call, op, fields).await,
             other => Err(AwsError::new(
                 "NotImplementedException",
                 501,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use portico_core::AwsError;
 use portico_model::apigateway::{
-    CreateStageRequest, DeleteStageRequest, GetStageRequest, GetStagesRequest, Stage, Stages,
-    UpdateStageRequest,
+    CreateStageRequest, DeleteStageRequest, FlushStageCacheRequest, GetStageRequest,
+    GetStagesRequest, Stage, Stages, UpdateStageRequest,
 };
 use portico_model::binding::Operation;
 use portico_protocol::{OperationOutput, decode};
@@ -16,6 +16,17 @@ use crate::doc::required;
 use crate::persist::{KIND_DEPLOYMENT, KIND_STAGE, deployment_doc_id, stage_doc_id};
 use crate::restapi::unescape_pointer;
 use crate::{Call, now_epoch_seconds};
+
+/// `cacheClusterStatus`: the cache is usable at once (AWS passes through
+/// `CREATE_IN_PROGRESS` for minutes first).
+fn cache_status(enabled: bool) -> String {
+    if enabled {
+        "AVAILABLE"
+    } else {
+        "NOT_AVAILABLE"
+    }
+    .to_owned()
+}
 
 fn stage_not_found() -> AwsError {
     AwsError::not_found("Invalid Stage identifier specified")
@@ -86,6 +97,7 @@ pub(crate) async fn create(
     stage.documentation_version = req.documentation_version;
     if let Some(enabled) = req.cache_cluster_enabled {
         stage.cache_cluster_enabled = Some(enabled);
+        stage.cache_cluster_status = Some(cache_status(enabled));
     }
     stage.cache_cluster_size = req.cache_cluster_size;
     if let Some(tracing) = req.tracing_enabled {
@@ -157,7 +169,8 @@ pub(crate) async fn update(
             ("replace", "/description") => stage.description = Some(value),
             ("replace", "/tracingEnabled") => stage.tracing_enabled = Some(value == "true"),
             ("replace", "/cacheClusterEnabled") => {
-                stage.cache_cluster_enabled = Some(value == "true")
+                stage.cache_cluster_enabled = Some(value == "true");
+                stage.cache_cluster_status = Some(cache_status(value == "true"));
             }
             ("replace", "/cacheClusterSize") => stage.cache_cluster_size = Some(value),
             ("replace" | "add", p) if p.starts_with("/variables/") => {
@@ -203,5 +216,23 @@ pub(crate) async fn delete(
     }
     call.delete_doc(KIND_STAGE, &key).await?;
     call.sink().remove(&call.stage_key(&api_id, &name));
+    Ok(OperationOutput::empty(op))
+}
+
+/// FlushStageCache: the stage is compiled afresh, which starts it with an empty cache.
+pub(crate) async fn flush_cache(
+    call: &Call<'_>,
+    op: &'static Operation,
+    input: Map<String, Value>,
+) -> Result<OperationOutput, AwsError> {
+    let req: FlushStageCacheRequest = decode(input)?;
+    let api_id = required(req.rest_api_id, "flushStageCacheInput", "restApiId")?;
+    let name = required(req.stage_name, "flushStageCacheInput", "stageName")?;
+    call.load_api(&api_id).await?;
+    let stage: Stage = call
+        .get_child(KIND_STAGE, &stage_doc_id(&api_id, &name))
+        .await?
+        .ok_or_else(stage_not_found)?;
+    call.publish_stage(&api_id, &stage).await?;
     Ok(OperationOutput::empty(op))
 }

@@ -168,6 +168,24 @@ impl GatewayResponse {
         }
     }
 
+    /// ACCESS_DENIED: `Cache-Control: max-age=0` from a caller not allowed
+    /// `execute-api:InvalidateCache`, on a method whose strategy is `FAIL_WITH_403`.
+    pub fn cache_invalidation_denied(method_arn: &str) -> Self {
+        let message = format!(
+            "User: anonymous is not authorized to perform: execute-api:InvalidateCache on resource: {method_arn}"
+        );
+        Self {
+            status: 403,
+            error_type: "AccessDeniedException",
+            body: format!(
+                "{{\"Message\":{}}}",
+                serde_json::Value::from(message.as_str())
+            ),
+            response_type: "ACCESS_DENIED",
+            message,
+        }
+    }
+
     pub fn into_response(self, request_id: &str) -> Response<Bytes> {
         let mut response = Response::new(Bytes::from(self.body));
         *response.status_mut() =

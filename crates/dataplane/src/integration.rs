@@ -1,6 +1,6 @@
 //! One request through the phases, from route to response.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::ClientInfo;
 use crate::backend::{self, HttpClient};
+use crate::cache::{MethodCache, StageCache, wants_invalidation};
 use crate::context::{RequestMeta, now, request_context, template_context};
 use crate::custom::{self, ErrorRequest};
 use crate::gateway::GatewayResponse;
@@ -109,7 +110,12 @@ pub(crate) async fn run<'s>(
         body: request.into_body(),
     };
     let response = match exchange.check_request(key) {
-        Ok(()) => integrate(&exchange, invoker, http_client).await,
+        Ok(()) => match (&stage.cache, &method.cache) {
+            (Some(cache), Some(settings)) => {
+                cached(&exchange, cache, settings, invoker, http_client).await
+            }
+            _ => integrate(&exchange, invoker, http_client).await,
+        },
         Err(refused) => Err(refused),
     };
     match response {
@@ -129,6 +135,61 @@ pub(crate) async fn run<'s>(
             )
         }
     }
+}
+
+/// Headers that belong to one request and are never replayed from the cache.
+const PER_REQUEST: &[&str] = &["x-amzn-requestid", "x-amz-apigw-id", "x-amzn-trace-id"];
+
+/// The cache phase: a live entry answers without the integration; `Cache-Control: max-age=0`
+/// refreshes it when the method lets callers invalidate.
+async fn cached(
+    exchange: &Exchange<'_>,
+    cache: &StageCache,
+    settings: &MethodCache,
+    invoker: &dyn Invoker,
+    http_client: &HttpClient,
+) -> Result<Response<Bytes>, GatewayResponse> {
+    let invalidate = wants_invalidation(exchange.parts.header("cache-control"));
+    if invalidate && settings.require_authorization && settings.fail_unauthorized {
+        return Err(GatewayResponse::cache_invalidation_denied(
+            &exchange.source_arn(),
+        ));
+    }
+    let bypass = invalidate && !settings.require_authorization;
+    let key = exchange.cache_key(settings);
+    let now = Instant::now();
+    if !bypass && let Some(entry) = cache.get(&key, now) {
+        let mut response =
+            exchange.base_response(entry.status.as_u16(), "application/json", entry.body, false);
+        let ids: Vec<(http::HeaderName, HeaderValue)> = PER_REQUEST
+            .iter()
+            .filter_map(|n| {
+                let value = response.headers().get(*n)?.clone();
+                Some((http::HeaderName::from_static(n), value))
+            })
+            .collect();
+        *response.headers_mut() = entry.headers;
+        for (name, value) in ids {
+            response.headers_mut().insert(name, value);
+        }
+        return Ok(response);
+    }
+    let response = integrate(exchange, invoker, http_client).await?;
+    if response.status().is_success() {
+        let mut headers = response.headers().clone();
+        for name in PER_REQUEST {
+            headers.remove(*name);
+        }
+        cache.put(
+            key,
+            response.status(),
+            headers,
+            response.body().clone(),
+            settings.ttl,
+            now,
+        );
+    }
+    Ok(response)
 }
 
 async fn integrate(
@@ -308,6 +369,27 @@ impl Exchange<'_> {
             tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: the Lambda function could not be invoked");
         }
         GatewayResponse::internal_server_error()
+    }
+
+    /// The cache key: namespace, verb, and each cache key parameter's values.
+    fn cache_key(&self, settings: &MethodCache) -> String {
+        let context = || template_context(self.stage, self.method, &self.meta);
+        let inputs = Inputs {
+            parts: &self.parts,
+            path_parameters: &self.path_parameters,
+            body: &self.body,
+            response_headers: &[],
+            context: &context,
+        };
+        let mut key = format!("{}\n{}", settings.namespace, self.meta.http_method);
+        for source in &settings.key_parameters {
+            key.push('\n');
+            // Values are length-prefixed so that no two parameter lists share a key.
+            for value in evaluate(source, &inputs) {
+                key.push_str(&format!("{}:{value};", value.len()));
+            }
+        }
+        key
     }
 
     fn source_arn(&self) -> String {

@@ -13,6 +13,7 @@
 //! 6. gateway responses for every failure, worded as AWS words them.
 
 mod backend;
+mod cache;
 mod context;
 mod custom;
 mod gateway;

@@ -15,6 +15,7 @@ use portico_vtl::Template;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::cache::{MethodCache, StageCache};
 use crate::custom::CompiledGatewayResponse;
 use crate::mapping::{
     RequestParameter, Source, UriPart, compile_request_parameters, compile_uri,
@@ -37,6 +38,8 @@ pub struct CompiledStage {
     pub gateway_responses: HashMap<String, CompiledGatewayResponse>,
     /// API keys of the usage plans that name this stage, by key value.
     pub api_keys: HashMap<String, KeyUsage>,
+    /// The stage cache, when `cacheClusterEnabled`.
+    pub cache: Option<StageCache>,
     pub router: Router<Arc<CompiledMethod>>,
 }
 
@@ -67,7 +70,52 @@ pub struct CompiledMethod {
     pub api_key_required: bool,
     /// The stage's throttling for this method (`methodSettings` for it, else `*/*`).
     pub throttle: Option<TokenBucket>,
+    /// Caching, when the stage has a cache and the method's settings enable it.
+    pub cache: Option<MethodCache>,
     pub integration: CompiledIntegration,
+}
+
+/// The method's entry of the stage's `methodSettings` (its own, else `*/*`).
+fn setting<'a>(
+    settings: &'a BTreeMap<String, MethodSetting>,
+    path: &str,
+    verb: &str,
+) -> Option<&'a MethodSetting> {
+    settings
+        .get(&format!("{}/{verb}", path.trim_start_matches('/')))
+        .or_else(|| settings.get("*/*"))
+}
+
+/// How the method caches, when the stage cache is on and its settings enable caching.
+fn method_cache(
+    setting: Option<&MethodSetting>,
+    method: &Method,
+    resource_id: &str,
+    variables: &BTreeMap<String, String>,
+) -> Option<MethodCache> {
+    let setting = setting.filter(|s| s.caching_enabled == Some(true))?;
+    let ttl = setting.cache_ttl_in_seconds.unwrap_or(300);
+    if ttl <= 0 {
+        return None;
+    }
+    let integration = method.method_integration.as_ref();
+    Some(MethodCache {
+        ttl: Duration::from_secs(ttl as u64),
+        namespace: integration
+            .and_then(|i| i.cache_namespace.clone())
+            .unwrap_or_else(|| resource_id.to_owned()),
+        key_parameters: integration
+            .and_then(|i| i.cache_key_parameters.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Source::parse(p, variables))
+            .collect(),
+        require_authorization: setting.require_authorization_for_cache_control != Some(false),
+        fail_unauthorized: setting
+            .unauthorized_cache_control_header_strategy
+            .as_deref()
+            == Some("FAIL_WITH_403"),
+    })
 }
 
 /// The method's throttling bucket from the stage's `methodSettings`.
@@ -76,9 +124,7 @@ fn throttle(
     path: &str,
     verb: &str,
 ) -> Option<TokenBucket> {
-    let setting = settings
-        .get(&format!("{}/{verb}", path.trim_start_matches('/')))
-        .or_else(|| settings.get("*/*"))?;
+    let setting = setting(settings, path, verb)?;
     TokenBucket::new(
         setting.throttling_rate_limit?,
         f64::from(setting.throttling_burst_limit?),
@@ -460,6 +506,8 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         .get("methodSettings")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
+    let cache = (deployed.stage.get("cacheClusterEnabled") == Some(&serde_json::Value::Bool(true)))
+        .then(StageCache::default);
     let mut builder = RouterBuilder::new();
     for resource in &frozen.resources {
         let (Some(resource_id), Some(path)) = (&resource.id, &resource.path) else {
@@ -474,6 +522,16 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 required_parameters: required_parameters(method, &frozen.request_validators),
                 api_key_required: method.api_key_required == Some(true),
                 throttle: throttle(&method_settings, path, verb),
+                cache: if cache.is_some() {
+                    method_cache(
+                        setting(&method_settings, path, verb),
+                        method,
+                        resource_id,
+                        &variables,
+                    )
+                } else {
+                    None
+                },
                 integration: compile_integration(method, key, &variables, &where_),
             });
             if let Err(e) = builder.insert(path, verb, compiled) {
@@ -491,6 +549,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         variables,
         gateway_responses,
         api_keys: crate::usage::compile(&deployed.stage),
+        cache,
         binary_media_types: frozen
             .api
             .and_then(|api| api.binary_media_types)

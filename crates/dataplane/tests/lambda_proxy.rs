@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Scripted {
     last: Mutex<Option<(InvokeRequest, Value)>>,
+    calls: std::sync::atomic::AtomicUsize,
 }
 
 impl Invoker for Scripted {
     fn invoke(&self, request: InvokeRequest) -> BoxFuture<'_, Result<InvokeResult, AwsError>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if request.function_name == "Denied" {
             *self.last.lock().unwrap() = Some((request, Value::Null));
             return Box::pin(async {
@@ -303,4 +305,73 @@ async fn permissions_and_credentials() {
     assert_eq!(response.status(), 200);
     let (request, _) = invoker.last.lock().unwrap().take().unwrap();
     assert_eq!(request.source_arn, None);
+}
+
+#[tokio::test]
+async fn stage_cache() {
+    let invoker = Arc::new(Scripted::default());
+    let plane = DataPlane::new(invoker.clone());
+    let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Echo/invocations";
+    let publish = |require_auth: bool| {
+        plane.publish(
+            StageKey {
+                account_id: "123456789012".into(),
+                region: "us-east-1".into(),
+                api_id: "abcdef1234".into(),
+                stage_name: "prod".into(),
+            },
+            DeployedStage {
+                stage: json!({"stageName": "prod", "deploymentId": "d", "cacheClusterEnabled": true,
+                    "methodSettings": {"*/*": {"cachingEnabled": true, "cacheTtlInSeconds": 300,
+                        "requireAuthorizationForCacheControl": require_auth}}}),
+                deployment: json!({"id": "d", "resources": [
+                    {"id": "r1", "path": "/items", "resourceMethods": {"GET": {
+                        "httpMethod": "GET", "authorizationType": "NONE",
+                        "methodIntegration": {"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri,
+                            "cacheKeyParameters": ["method.request.querystring.type"]}}}}
+                ]}),
+            },
+        )
+    };
+    let calls = || invoker.calls.load(std::sync::atomic::Ordering::SeqCst);
+    publish(true);
+    let first = send(&plane, "GET", "/items", "?type=a", &[], b"").await;
+    assert_eq!(first.status(), 200);
+    let again = send(&plane, "GET", "/items", "?type=a&other=1", &[], b"").await;
+    assert_eq!(calls(), 1);
+    assert_eq!(again.body(), first.body());
+    assert_ne!(
+        again.headers()["x-amzn-requestid"],
+        first.headers()["x-amzn-requestid"]
+    );
+    send(&plane, "GET", "/items", "?type=b", &[], b"").await;
+    assert_eq!(calls(), 2);
+    // Invalidation needs authorization by default: still served from the cache.
+    send(
+        &plane,
+        "GET",
+        "/items",
+        "?type=a",
+        &[("Cache-Control", "max-age=0")],
+        b"",
+    )
+    .await;
+    assert_eq!(calls(), 2);
+    // Republishing (a deployment, FlushStageCache) starts empty; without the requirement
+    // anyone may refresh an entry.
+    publish(false);
+    send(&plane, "GET", "/items", "?type=a", &[], b"").await;
+    assert_eq!(calls(), 3);
+    send(
+        &plane,
+        "GET",
+        "/items",
+        "?type=a",
+        &[("Cache-Control", "max-age=0")],
+        b"",
+    )
+    .await;
+    assert_eq!(calls(), 4);
+    send(&plane, "GET", "/items", "?type=a", &[], b"").await;
+    assert_eq!(calls(), 4);
 }
