@@ -356,3 +356,24 @@ def _echo_zip(tmp_path):
     path = tmp_path / "echo.zip"
     path.write_bytes(buf.getvalue())
     return path
+
+
+def test_disabled_endpoint_and_stage_variables(aws, portico, echo_arn):
+    api_id = aws.json("apigatewayv2", "create-api", "--name", "vars",
+                      "--protocol-type", "HTTP")["ApiId"]
+    uri = echo_arn.replace("HttpEcho", "${stageVariables.fn}")
+    integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
+                           "--integration-type", "AWS_PROXY", "--integration-uri", uri,
+                           "--payload-format-version", "2.0")
+    assert integration["IntegrationUri"] == uri
+    aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", "GET /v",
+             "--target", f"integrations/{integration['IntegrationId']}")
+    aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "$default",
+             "--auto-deploy", "--stage-variables", "fn=HttpEcho")
+    event = event_of(call(portico, api_id, "GET", "/v"))
+    assert event["stageVariables"] == {"fn": "HttpEcho"}
+    aws.json("apigatewayv2", "update-api", "--api-id", api_id, "--disable-execute-api-endpoint")
+    assert call(portico, api_id, "GET", "/v")[0:3:2] == (403, b'{"message":"Forbidden"}')
+    aws.json("apigatewayv2", "update-api", "--api-id", api_id,
+             "--no-disable-execute-api-endpoint")
+    assert call(portico, api_id, "GET", "/v")[0] == 200

@@ -78,6 +78,8 @@ fn normalize(doc: &ApiDoc, integration: &mut Integration) -> Result<(), AwsError
     }
     if kind == "AWS_PROXY"
         && let Some(uri) = integration.integration_uri.as_deref()
+        // A stage variable in the URI names the function per stage; it is resolved at deploy.
+        && !uri.contains("${stageVariables.")
         && portico_core::arn::parse_function_name(uri).is_err()
         && portico_core::arn::parse_lambda_integration_uri(uri).is_none()
     {

@@ -90,6 +90,8 @@ pub(crate) struct CompiledHttpStage {
     pub variables: BTreeMap<String, String>,
     pub router: Router<Arc<CompiledRoute>>,
     pub cors: Option<CompiledCors>,
+    /// `disableExecuteApiEndpoint`: the default endpoint answers 403.
+    pub disabled: bool,
     /// Present for WebSocket APIs (whose `router` is empty).
     pub websocket: Option<WebSocketRoutes>,
 }
@@ -191,7 +193,36 @@ fn lambda_target(uri: &str, key: &StageKey) -> Option<LambdaTarget> {
     })
 }
 
-fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegration {
+/// Replaces `${stageVariables.name}` with the stage's value (empty when unset): stage
+/// variables are fixed per deployment, so this happens once, here.
+pub(crate) fn resolve_stage_variables(text: &str, variables: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${stageVariables.") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "${stageVariables.".len()..];
+        match after.find('}') {
+            Some(end) => {
+                if let Some(value) = variables.get(&after[..end]) {
+                    out.push_str(value);
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn compile_integration(
+    integration: &Integration,
+    key: &StageKey,
+    variables: &BTreeMap<String, String>,
+) -> HttpIntegration {
     let timeout = Duration::from_millis(
         integration
             .timeout_in_millis
@@ -200,7 +231,11 @@ fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegra
     );
     match integration.integration_type.as_deref() {
         Some("AWS_PROXY") => {
-            let uri = integration.integration_uri.as_deref().unwrap_or_default();
+            let uri = resolve_stage_variables(
+                integration.integration_uri.as_deref().unwrap_or_default(),
+                variables,
+            );
+            let uri = uri.as_str();
             match lambda_target(uri, key) {
                 Some(target) => HttpIntegration::Lambda {
                     target,
@@ -216,7 +251,10 @@ fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegra
             }
         }
         Some("HTTP_PROXY") => HttpIntegration::HttpProxy {
-            uri: integration.integration_uri.clone().unwrap_or_default(),
+            uri: resolve_stage_variables(
+                integration.integration_uri.as_deref().unwrap_or_default(),
+                variables,
+            ),
             method: integration.integration_method.clone(),
             timeout,
             mappings: integration
@@ -245,6 +283,7 @@ fn compile_integration(integration: &Integration, key: &StageKey) -> HttpIntegra
 /// time, as AWS answers a misconfigured route, and the reason is logged here once.
 pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpStage {
     let stage: Stage = serde_json::from_value(deployed.stage.clone()).unwrap_or_default();
+    let variables = stage.stage_variables.clone().unwrap_or_default();
     let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
         tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "unreadable v2 deployment; the stage serves no routes");
         Frozen::default()
@@ -255,7 +294,7 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         .iter()
         .filter_map(|i| {
             let id = i.integration_id.as_deref()?;
-            Some((id, Arc::new(compile_integration(i, key))))
+            Some((id, Arc::new(compile_integration(i, key, &variables))))
         })
         .collect();
     let authorizers: BTreeMap<&str, Arc<CompiledAuthorizer>> = frozen
@@ -336,7 +375,8 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
         account_id: key.account_id.clone(),
         region: key.region.clone(),
         stage_name: key.stage_name.clone(),
-        variables: stage.stage_variables.unwrap_or_default(),
+        disabled: frozen.api.disable_execute_api_endpoint == Some(true),
+        variables,
         router: builder.build(),
         cors: frozen
             .api
@@ -344,5 +384,30 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             .as_ref()
             .map(CompiledCors::new),
         websocket,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_variables_resolve_at_compile_time() {
+        let vars: BTreeMap<String, String> = [("fn".to_owned(), "hello".to_owned())].into();
+        assert_eq!(
+            resolve_stage_variables(
+                "arn:aws:lambda:us-east-1:1:function:${stageVariables.fn}",
+                &vars
+            ),
+            "arn:aws:lambda:us-east-1:1:function:hello"
+        );
+        assert_eq!(
+            resolve_stage_variables("http://h/${stageVariables.none}/x", &vars),
+            "http://h//x"
+        );
+        assert_eq!(
+            resolve_stage_variables("http://h/${stageVariables.fn", &vars),
+            "http://h/${stageVariables.fn"
+        );
     }
 }

@@ -113,6 +113,9 @@ impl HttpApiPlane {
             Some(found) => found,
             None => return serve::not_found(),
         };
+        if stage.disabled {
+            return serve::gateway(403, "Forbidden", &portico_core::ids::extended_request_id());
+        }
         if stage.websocket.is_some() {
             // A WebSocket API answers plain HTTP only on its management API, which the
             // listener sends to `manage`; anything else is refused as AWS refuses it.
@@ -146,7 +149,7 @@ impl HttpApiPlane {
             let name = parts.uri.path().trim_matches('/');
             stages.get(name).cloned()
         });
-        let Some(stage) = stage.filter(|s| s.websocket.is_some()) else {
+        let Some(stage) = stage.filter(|s| s.websocket.is_some() && !s.disabled) else {
             return serve::gateway(403, "Forbidden", &portico_core::ids::extended_request_id());
         };
         websocket::accept(websocket::Upgrade {

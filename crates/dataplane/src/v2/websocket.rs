@@ -632,6 +632,7 @@ mod tests {
             region: "us-east-1".into(),
             stage_name: "prod".into(),
             variables: Default::default(),
+            disabled: false,
             router: portico_route::RouterBuilder::http_api().build(),
             cors: None,
             websocket: Some(WebSocketRoutes {
