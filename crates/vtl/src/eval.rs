@@ -11,6 +11,8 @@ use crate::parse::{
 use crate::value::{ListKind, LoopInfo, Value};
 use crate::{Limits, RenderError, RenderInput, Template};
 
+/// How a block ended: normally, at `#break` (ends the innermost loop, or the template), or at
+/// `#stop` (ends everything).
 pub(crate) enum Flow {
     Normal,
     Break,
@@ -27,10 +29,14 @@ pub(crate) struct Eval<'a> {
     pub vars: Vec<Value<'a>>,
     /// The body parsed as JSON, once per render (`Some(None)`: not JSON).
     pub body_doc: Option<Option<Value<'a>>>,
+    /// `$context.requestOverride` / `.responseOverride`, created when first touched.
     pub request_override: Option<Value<'a>>,
     pub response_override: Option<Value<'a>>,
+    /// The latest `#set`, where an invalid override status is reported.
     pub last_set: Span,
+    /// Macro / `#define` / `#evaluate` depth (`Limits::max_depth`).
     pub depth: u32,
+    /// Work done so far (`Limits::max_steps`).
     pub steps: u64,
     /// Current `render`/`expr` recursion (see `MAX_NESTING`).
     pub nesting: u32,
@@ -43,6 +49,7 @@ pub(crate) struct Eval<'a> {
     pub context_sets: Option<Value<'a>>,
     /// Source bytes parsed by `#evaluate` so far.
     pub evaluated_bytes: usize,
+    /// Java regexes compiled during this render, by pattern.
     pub regexes: HashMap<String, Rc<regex::Regex>>,
 }
 
