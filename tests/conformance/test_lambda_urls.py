@@ -1,6 +1,7 @@
-"""Function URL configuration through the AWS CLI (serving them needs the listener to route
-`*.lambda-url.*` hosts to the Lambda service)."""
+"""Function URLs: configuration through the AWS CLI, and calls over HTTP to
+`{url-id}.lambda-url.{region}.on.aws` (any `{url-id}.lambda-url.*` host reaches Portico)."""
 
+import json
 import re
 
 from test_lambda_helpers import arn, cli_error, create, python_zip
@@ -59,3 +60,27 @@ def test_function_url_configs(aws, tmp_path):
     assert aws.json("lambda", "list-function-url-configs", "--function-name", "UrlFn") == {
         "FunctionUrlConfigs": []}
     aws.run("lambda", "delete-function", "--function-name", "UrlFn")
+
+
+def test_function_urls_answer_over_http(aws, portico, tmp_path):
+    handler = (
+        "import json\n"
+        "def handler(event, context):\n"
+        "    return {'statusCode': 201, 'headers': {'x-seen': event['rawPath']},\n"
+        "            'body': json.dumps({'q': event.get('queryStringParameters'),\n"
+        "                                'route': event['routeKey']})}\n"
+    )
+    create(aws, tmp_path, "UrlHttp", python_zip(handler))
+    url = aws.json("lambda", "create-function-url-config", "--function-name", "UrlHttp",
+                   "--auth-type", "NONE")["FunctionUrl"]
+    host = url.removeprefix("https://").rstrip("/")
+    # A NONE URL still needs the public permission: without it AWS answers 403.
+    status, _, body = portico.request("GET", "/hello?a=1", host=host)
+    assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
+    aws.json("lambda", "add-permission", "--function-name", "UrlHttp", "--statement-id", "url",
+             "--action", "lambda:InvokeFunctionUrl", "--principal", "*",
+             "--function-url-auth-type", "NONE")
+    status, headers, body = portico.request("GET", "/hello?a=1", host=host)
+    assert status == 201
+    assert headers["x-seen"] == "/hello"
+    assert json.loads(body) == {"q": {"a": "1"}, "route": "$default"}

@@ -230,7 +230,8 @@ pub(crate) async fn invoke_operation(
     };
     // Only a synchronous answer names the version that ran (AWS's Event and DryRun answers
     // carry just the status).
-    let mut headers = Vec::new();
+    // The answer carries the invocation's request id (the function's `context.awsRequestId`).
+    let mut headers = vec![("x-amzn-RequestId", result.request_id)];
     if invocation_type == InvocationType::RequestResponse {
         headers.push(("X-Amz-Executed-Version", result.executed_version));
     }

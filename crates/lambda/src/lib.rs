@@ -48,6 +48,9 @@ pub use config::LambdaConfig;
 use registry::Registry;
 pub use url_invoke::{FunctionUrlRequest, FunctionUrlResponse};
 
+/// Largest request body a function URL accepts (Lambda's synchronous payload limit).
+pub const MAX_FUNCTION_URL_BODY: usize = invoke::MAX_SYNC_PAYLOAD;
+
 /// The Lambda service.
 pub struct Lambda {
     store: Arc<dyn Store>,

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_MAX_ENVIRONMENTS", default_value_t = 4)]
     pub max_environments: usize,
 
+    /// Concurrent executions the account allows across all functions (Lambda's default quota).
+    #[arg(long, env = "PORTICO_ACCOUNT_CONCURRENCY", default_value_t = 1000)]
+    pub account_concurrency: u32,
+
     /// Tokio worker threads (default: the number of CPUs).
     #[arg(long, env = "PORTICO_WORKER_THREADS")]
     pub worker_threads: Option<usize>,

@@ -68,6 +68,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the Lambda service: {e}"))?;
+    lambda.set_account_concurrency_limit(args.account_concurrency);
     let invoker: Arc<dyn Invoker> = lambda.clone();
     let dataplane = Arc::new(DataPlane::new(invoker));
     let sink: Arc<dyn StageSink> = dataplane.clone();
@@ -261,6 +262,10 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Respo
             .handle(&api_id, &host, Request::from_parts(parts, body), &client)
             .await;
     }
+    if let Some(url_id) = function_url_id(&host) {
+        let url_id = url_id.to_owned();
+        return function_url(app, &url_id, request, peer).await;
+    }
     if let Some(target) = parse_invoke_target(&host, path) {
         let (parts, body) = request.into_parts();
         let Ok(body) = read_body(body, MAX_DATA_PLANE_BODY).await else {
@@ -276,6 +281,59 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Respo
             .await;
     }
     control_plane(app, request).await
+}
+
+/// The URL id of a function URL host: `{url-id}.lambda-url.{region}.on.aws`, or any
+/// `{url-id}.lambda-url.*` such as `{url-id}.lambda-url.localhost:4566`.
+fn function_url_id(host: &str) -> Option<&str> {
+    let hostname = host.split(':').next().unwrap_or(host);
+    let (url_id, _) = hostname.split_once(".lambda-url.")?;
+    (!url_id.is_empty()).then_some(url_id)
+}
+
+async fn function_url(
+    app: &App,
+    url_id: &str,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Bytes> {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = read_body(body, portico_lambda::MAX_FUNCTION_URL_BODY).await else {
+        return json_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            serde_json::json!({"Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"}),
+        );
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    let url_request = portico_lambda::FunctionUrlRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+        source_ip: peer.ip().to_string(),
+    };
+    let Some(answer) = app.lambda.invoke_function_url(url_id, url_request).await else {
+        // AWS has no DNS name for an unknown URL id; answer as a missing resource.
+        return json_response(StatusCode::NOT_FOUND, serde_json::json!({"Message": null}));
+    };
+    let mut response = Response::new(answer.body);
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 async fn internal_endpoint(app: &App, path: String) -> Response<Bytes> {

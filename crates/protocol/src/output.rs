@@ -69,11 +69,19 @@ impl OperationOutput {
         })
     }
 
-    /// Turns the output into the HTTP response, with the request id header.
+    /// Turns the output into the HTTP response, with the request id header. An operation that
+    /// has a request id of its own (Lambda `Invoke` answers with the invocation's) sets
+    /// `x-amzn-RequestId` in its headers, and that one is sent instead.
     pub fn into_response(self, request_id: &str) -> Response<Bytes> {
-        let mut builder = Response::builder()
-            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK))
-            .header("x-amzn-RequestId", request_id);
+        let own_id = self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("x-amzn-RequestId"));
+        let mut builder =
+            Response::builder().status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK));
+        if !own_id {
+            builder = builder.header("x-amzn-RequestId", request_id);
+        }
         if let Some(content_type) = self.content_type {
             builder = builder.header(http::header::CONTENT_TYPE, content_type);
         }
@@ -196,6 +204,16 @@ mod tests {
         let resp = out.into_response("rid");
         assert_eq!(resp.headers()["content-type"], "application/json");
         assert_eq!(resp.headers()["x-amzn-requestid"], "rid");
+    }
+
+    #[test]
+    fn an_operation_may_bring_its_own_request_id() {
+        let mut out = OperationOutput::empty(&OP);
+        out.headers
+            .push(("x-amzn-RequestId", "invocation-id".to_owned()));
+        let resp = out.into_response("control-plane-id");
+        let ids: Vec<_> = resp.headers().get_all("x-amzn-requestid").iter().collect();
+        assert_eq!(ids, vec!["invocation-id"]);
     }
 
     #[test]
