@@ -3,7 +3,7 @@
 
 /// A 1-based line and column in the template source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Span {
+pub(crate) struct Span {
     pub line: u32,
     pub column: u32,
 }

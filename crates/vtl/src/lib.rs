@@ -58,7 +58,6 @@ mod value;
 
 use std::collections::BTreeMap;
 
-pub use ast::Span;
 
 /// A parsed mapping template. Parse once per deployment, render per request.
 #[derive(Debug)]
