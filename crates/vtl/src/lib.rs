@@ -58,7 +58,6 @@ mod value;
 
 use std::collections::BTreeMap;
 
-
 /// A parsed mapping template. Parse once per deployment, render per request.
 #[derive(Debug)]
 pub struct Template {
