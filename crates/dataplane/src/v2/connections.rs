@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::json;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::websocket::{Connections, MAX_MESSAGE, Outbound};
@@ -95,10 +96,11 @@ pub(crate) fn manage(
                 Ok(text) => Message::text(text),
                 Err(_) => Message::binary(body),
             };
-            if connection.outbound.send(Outbound::Send(message)).is_err() {
-                return gone();
+            match connection.outbound.try_send(Outbound::Send(message)) {
+                Ok(()) => answer(200, None, ""),
+                Err(TrySendError::Full(_)) => answer(429, Some("LimitExceededException"), "{}"),
+                Err(TrySendError::Closed(_)) => gone(),
             }
-            answer(200, None, "")
         }
         Method::GET => {
             let body = json!({
@@ -109,10 +111,16 @@ pub(crate) fn manage(
             answer(200, None, &body.to_string())
         }
         Method::DELETE => {
-            if connection.outbound.send(Outbound::Close).is_err() {
-                return gone();
+            match connection.outbound.try_send(Outbound::Close) {
+                Err(TrySendError::Closed(_)) => gone(),
+                // A full queue still ends the connection: the close is queued behind it.
+                Err(TrySendError::Full(_)) => {
+                    let outbound = connection.outbound.clone();
+                    tokio::spawn(async move { outbound.send(Outbound::Close).await });
+                    answer(204, None, "")
+                }
+                Ok(()) => answer(204, None, ""),
             }
-            answer(204, None, "")
         }
         _ => answer(
             403,

@@ -30,6 +30,11 @@ pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
 const MAX_FRAME: usize = 32 * 1024;
 /// AWS closes a connection with no traffic for 10 minutes.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// AWS ends every connection after 2 hours.
+const MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
+/// Messages waiting for a slow client; beyond this PostToConnection answers 429, as AWS does
+/// when "the WebSocket client side buffer is full".
+const OUTBOUND_QUEUE: usize = 256;
 
 /// What another task asks a connection to do.
 pub(crate) enum Outbound {
@@ -46,7 +51,7 @@ pub(crate) struct Connection {
     pub last_active: AtomicI64,
     pub source_ip: String,
     pub user_agent: String,
-    pub outbound: mpsc::UnboundedSender<Outbound>,
+    pub outbound: mpsc::Sender<Outbound>,
 }
 
 /// Every live connection by id. Touched on connect, disconnect and management calls only,
@@ -405,7 +410,7 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
             Outcome::Failed => return plain(500, "{\"message\":\"Internal server error\"}"),
         }
     }
-    let (sender, receiver) = mpsc::unbounded_channel();
+    let (sender, receiver) = mpsc::channel(OUTBOUND_QUEUE);
     let connection = Arc::new(Connection {
         api_id: upgrade.stage.api_id.clone(),
         connected_at: session.connected_at,
@@ -502,7 +507,7 @@ fn error_frame(message: &str, session: &Session, request_id: &str) -> Message {
 async fn dispatch(
     invoker: Arc<dyn Invoker>,
     session: Session,
-    outbound: mpsc::UnboundedSender<Outbound>,
+    outbound: mpsc::Sender<Outbound>,
     message: Message,
 ) {
     let (text, binary) = match &message {
@@ -515,27 +520,31 @@ async fn dispatch(
     };
     let request_id = ids::extended_request_id();
     let Some(route) = select_route(&session.stage, if binary { "" } else { &text }) else {
-        let _ = outbound.send(Outbound::Send(error_frame(
-            "Forbidden",
-            &session,
-            &request_id,
-        )));
+        let _ = outbound
+            .send(Outbound::Send(error_frame(
+                "Forbidden",
+                &session,
+                &request_id,
+            )))
+            .await;
         return;
     };
     let event = session.message_event(&route.route_key, &request_id, &text, binary);
     match run_route(invoker.as_ref(), &session, route, &event).await {
         Outcome::Answer(payload) if route.two_way => {
             if let (_, Some(body)) = proxy_result(&payload) {
-                let _ = outbound.send(Outbound::Send(Message::text(body)));
+                let _ = outbound.send(Outbound::Send(Message::text(body))).await;
             }
         }
         Outcome::Answer(_) => {}
         Outcome::Failed => {
-            let _ = outbound.send(Outbound::Send(error_frame(
-                "Internal server error",
-                &session,
-                &request_id,
-            )));
+            let _ = outbound
+                .send(Outbound::Send(error_frame(
+                    "Internal server error",
+                    &session,
+                    &request_id,
+                )))
+                .await;
         }
     }
 }
@@ -547,12 +556,14 @@ async fn serve(
     socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     session: Session,
     connection: Arc<Connection>,
-    mut receiver: mpsc::UnboundedReceiver<Outbound>,
+    mut receiver: mpsc::Receiver<Outbound>,
     invoker: Arc<dyn Invoker>,
 ) -> (u16, String) {
     let (mut sink, mut stream) = socket.split();
     let idle = tokio::time::sleep(IDLE_TIMEOUT);
     tokio::pin!(idle);
+    let lifetime = tokio::time::sleep(MAX_DURATION);
+    tokio::pin!(lifetime);
     loop {
         tokio::select! {
             incoming = stream.next() => {
@@ -595,6 +606,11 @@ async fn serve(
                     return (1000, "Connection deleted".to_owned());
                 }
             },
+            () = &mut lifetime => {
+                let frame = CloseFrame { code: CloseCode::Away, reason: "Going away".into() };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return (1001, "Going away".to_owned());
+            }
             () = &mut idle => {
                 let frame = CloseFrame { code: CloseCode::Away, reason: "Going away".into() };
                 let _ = sink.send(Message::Close(Some(frame))).await;
