@@ -246,3 +246,37 @@ def test_stage_throttling_and_variables(aws, portico):
                     "test", "--patch-operations", "op=replace,path=/*/*/throttling/x,value=1")
     assert "(BadRequestException) when calling the UpdateStage operation: " \
            "Invalid method setting path: /*/*/throttling/x." in err
+
+
+def test_content_handling_on_mock_responses(aws, portico):
+    api = aws.json("apigateway", "create-rest-api", "--name", "binary",
+                   "--binary-media-types", "image/png")
+    api_id, root = api["id"], api["rootResourceId"]
+    aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "GET", "--authorization-type", "NONE")
+    aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "GET", "--type", "MOCK",
+             "--request-templates", '{"application/json": "{\\"statusCode\\": 200}"}')
+    aws.json("apigateway", "put-method-response", "--rest-api-id", api_id,
+             "--resource-id", root, "--http-method", "GET", "--status-code", "200")
+    aws.json("apigateway", "put-integration-response", "--rest-api-id", api_id,
+             "--resource-id", root, "--http-method", "GET", "--status-code", "200",
+             "--response-templates", '{"application/json": "aGk="}')
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test")
+    # Text payload: decoded only when the client's first Accept type is binary.
+    assert call(portico, api_id, "GET", "/")[::2] == (200, b"aGk=")
+    assert call(portico, api_id, "GET", "/", headers={"Accept": "image/png"})[::2] == (200, b"hi")
+
+    response = aws.json("apigateway", "update-integration-response", "--rest-api-id", api_id,
+                        "--resource-id", root, "--http-method", "GET", "--status-code", "200",
+                        "--patch-operations",
+                        "op=replace,path=/contentHandling,value=CONVERT_TO_TEXT")
+    assert response["contentHandling"] == "CONVERT_TO_TEXT"
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test")
+    assert call(portico, api_id, "GET", "/", headers={"Accept": "image/png"})[2] == b"aGk="
+
+    aws.json("apigateway", "update-integration-response", "--rest-api-id", api_id,
+             "--resource-id", root, "--http-method", "GET", "--status-code", "200",
+             "--patch-operations", "op=replace,path=/contentHandling,value=CONVERT_TO_BINARY")
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test")
+    assert call(portico, api_id, "GET", "/")[2] == b"hi"

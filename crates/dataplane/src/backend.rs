@@ -213,9 +213,9 @@ pub(crate) fn custom_request(
             for (n, v) in &out.overrides.request_path {
                 set(&mut mapped.path, n, v.clone(), false);
             }
-            Bytes::from(out.body.clone())
+            exchange.request_payload(mapping, Some(out))?
         }
-        None => exchange.body.clone(),
+        None => exchange.request_payload(mapping, None)?,
     };
     let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
     headers.push((

@@ -1,12 +1,12 @@
 //! One request through the phases, from route to response.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use portico_core::{AwsError, InvocationType, InvokeRequest, InvokeResult, Invoker, ids};
+use portico_core::{Invoker, ids};
 use portico_vtl::{Params, RenderInput, RenderOutput};
 use rand::Rng;
 use serde_json::Value;
@@ -14,15 +14,16 @@ use serde_json::Value;
 use crate::ClientInfo;
 use crate::backend::{self, HttpClient};
 use crate::cache::{MethodCache, StageCache, wants_invalidation};
+use crate::content;
 use crate::context::{RequestMeta, now, request_context, template_context};
 use crate::custom::{self, ErrorRequest};
 use crate::gateway::GatewayResponse;
+use crate::lambda::{LambdaCall, lambda_custom, lambda_proxy};
 use crate::mapping::{Inputs, evaluate};
 use crate::params::RequestParts;
-use crate::proxy;
 use crate::snapshot::{
     CompiledIntegration, CompiledMethod, CompiledResponse, CompiledStage, CompiledTemplate,
-    LambdaTarget, ParameterLocation, Passthrough, RequestMapping, ResponseMapping,
+    ParameterLocation, Passthrough, RequestMapping, ResponseMapping,
 };
 use crate::target::InvokeTarget;
 use crate::usage::KeyUsage;
@@ -327,7 +328,12 @@ impl Exchange<'_> {
             .find(|(key, _)| key.eq_ignore_ascii_case(content_type));
         match chosen {
             Some((_, template)) => {
-                let body = String::from_utf8_lossy(&self.body);
+                // A template sees a binary payload base64-encoded.
+                let body = if self.request_binary() {
+                    BASE64.encode(&self.body)
+                } else {
+                    String::from_utf8_lossy(&self.body).into_owned()
+                };
                 Ok(Some(self.render(template, &body)?))
             }
             None => match (mapping.passthrough, mapping.templates.is_empty()) {
@@ -337,38 +343,36 @@ impl Exchange<'_> {
         }
     }
 
+    /// Whether the request's Content-Type is one of the binary media types.
+    pub(crate) fn request_binary(&self) -> bool {
+        self.parts
+            .header("content-type")
+            .is_some_and(|ct| self.stage.is_binary(ct))
+    }
+
+    /// The integration request payload: the rendered template, or the body passed through,
+    /// converted per the integration's `contentHandling`.
+    pub(crate) fn request_payload(
+        &self,
+        mapping: &RequestMapping,
+        rendered: Option<&RenderOutput>,
+    ) -> Result<Bytes, GatewayResponse> {
+        let (payload, binary) = match rendered {
+            Some(out) => (Bytes::from(out.body.clone()), false),
+            None => (self.body.clone(), self.request_binary()),
+        };
+        content::request(payload, binary, mapping.content_handling).map_err(|_| {
+            tracing::warn!(api = %self.stage.api_id, "Execution failed: unable to convert the request body to binary (not base64)");
+            GatewayResponse::internal_server_error()
+        })
+    }
+
     /// Whether the request's first `Accept` media type is one of the binary media types.
     pub(crate) fn accepts_binary(&self) -> bool {
         self.parts
             .header("accept")
             .and_then(|a| a.split(',').next())
             .is_some_and(|first| self.stage.is_binary(first))
-    }
-
-    /// What the gateway answers when Lambda refuses the call (unknown function, no
-    /// permission): 500, with a log line saying how to grant a missing permission.
-    fn lambda_refused(&self, error: &AwsError, target: &LambdaTarget) -> GatewayResponse {
-        if error.code == "AccessDeniedException" {
-            let function = match &target.qualifier {
-                Some(q) => format!("{}:{q}", target.function_name),
-                None => target.function_name.clone(),
-            };
-            tracing::warn!(
-                api = %self.stage.api_id,
-                function = %function,
-                source_arn = %self.source_arn(),
-                grant = %format!(
-                    "aws lambda add-permission --function-name {function} --statement-id apigateway-{}-{} --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn \"{}\"",
-                    self.stage.api_id,
-                    self.stage.stage_name,
-                    self.source_arn()
-                ),
-                "Execution failed due to configuration error: Invalid permissions on Lambda function"
-            );
-        } else {
-            tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: the Lambda function could not be invoked");
-        }
-        GatewayResponse::internal_server_error()
     }
 
     /// The cache key: namespace, verb, and each cache key parameter's values.
@@ -392,7 +396,7 @@ impl Exchange<'_> {
         key
     }
 
-    fn source_arn(&self) -> String {
+    pub(crate) fn source_arn(&self) -> String {
         let path = self.method.resource_path.trim_start_matches('/');
         format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
@@ -403,33 +407,6 @@ impl Exchange<'_> {
             self.meta.http_method,
             path
         )
-    }
-
-    async fn invoke(
-        &self,
-        invoker: &dyn Invoker,
-        call: &LambdaCall<'_>,
-        payload: Bytes,
-    ) -> Result<InvokeResult, GatewayResponse> {
-        let target = call.target;
-        let request = InvokeRequest {
-            region: target.region.clone(),
-            account_id: target.account_id.clone(),
-            function_name: target.function_name.clone(),
-            qualifier: target.qualifier.clone(),
-            payload,
-            invocation_type: InvocationType::RequestResponse,
-            client_context: None,
-            // With a credentials role the resource policy is not consulted, so no source ARN
-            // is presented for it.
-            source_arn: (!call.with_credentials).then(|| self.source_arn()),
-            log_tail: false,
-        };
-        match tokio::time::timeout(call.timeout, invoker.invoke(request)).await {
-            Err(_) => Err(GatewayResponse::integration_timeout()),
-            Ok(Err(error)) => Err(self.lambda_refused(&error, target)),
-            Ok(Ok(result)) => Ok(result),
-        }
     }
 
     pub(crate) fn base_response(
@@ -466,6 +443,11 @@ impl Exchange<'_> {
         integration_headers: &[(String, String)],
         lambda: bool,
     ) -> Result<Response<Bytes>, GatewayResponse> {
+        // The integration's answer is binary when its Content-Type is a binary media type.
+        let payload_binary = integration_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .is_some_and(|(_, v)| self.stage.is_binary(v));
         let Some(selected) = responses.select(selection) else {
             tracing::warn!(api = %self.stage.api_id, "Execution failed due to configuration error: No match for output mapping and no default output mapping configured");
             return Err(GatewayResponse::internal_server_error());
@@ -473,19 +455,34 @@ impl Exchange<'_> {
         let (content_type, rendered) =
             match pick_response_template(selected, self.parts.header("accept")) {
                 Some((content_type, template)) => {
-                    let body = String::from_utf8_lossy(payload);
+                    let body = if payload_binary {
+                        BASE64.encode(payload)
+                    } else {
+                        String::from_utf8_lossy(payload).into_owned()
+                    };
                     (content_type, Some(self.render(template, &body)?))
                 }
                 None => ("application/json", None),
             };
-        let (status, body, overrides) = match rendered {
+        let (status, body, overrides, binary) = match rendered {
             Some(out) => (
                 out.overrides.response_status.unwrap_or(selected.status),
                 Bytes::from(out.body),
                 out.overrides.response_header,
+                false,
             ),
-            None => (selected.status, payload.clone(), Vec::new()),
+            None => (selected.status, payload.clone(), Vec::new(), payload_binary),
         };
+        let body = content::response(
+            body,
+            binary,
+            self.accepts_binary(),
+            selected.content_handling,
+        )
+        .map_err(|_| {
+            tracing::warn!(api = %self.stage.api_id, "Execution failed: unable to convert the response body to binary (not base64)");
+            GatewayResponse::internal_server_error()
+        })?;
         let mut response = self.base_response(status, content_type, body, lambda);
         let context = || template_context(self.stage, self.method, &self.meta);
         let inputs = Inputs {
@@ -543,97 +540,6 @@ fn pick_response_template<'r>(
         })
         .or_else(|| response.templates.first())
         .map(|(key, template)| (key.as_str(), template))
-}
-
-/// One Lambda invocation's target and limits.
-struct LambdaCall<'a> {
-    target: &'a LambdaTarget,
-    timeout: Duration,
-    with_credentials: bool,
-}
-
-async fn lambda_custom(
-    exchange: &Exchange<'_>,
-    invoker: &dyn Invoker,
-    call: &LambdaCall<'_>,
-    mapping: &RequestMapping,
-    responses: &ResponseMapping,
-) -> Result<Response<Bytes>, GatewayResponse> {
-    let payload = match exchange.map_request(mapping)? {
-        Some(rendered) => Bytes::from(rendered.body),
-        None if exchange.body.is_empty() => Bytes::from_static(b"{}"),
-        None => exchange.body.clone(),
-    };
-    let result = exchange.invoke(invoker, call, payload).await?;
-    // Lambda errors are selected by their errorMessage; a success has no selection value.
-    let error_message = result.function_error.as_ref().and_then(|_| {
-        serde_json::from_slice::<Value>(&result.payload)
-            .ok()
-            .and_then(|v| {
-                v.get("errorMessage")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-    });
-    exchange.map_response(
-        responses,
-        error_message.as_deref(),
-        &result.payload,
-        &[],
-        true,
-    )
-}
-
-async fn lambda_proxy(
-    exchange: &Exchange<'_>,
-    invoker: &dyn Invoker,
-    call: &LambdaCall<'_>,
-) -> Result<Response<Bytes>, GatewayResponse> {
-    let event = proxy::event(exchange);
-    let result = exchange.invoke(invoker, call, Bytes::from(event)).await?;
-    if result.function_error.is_some() {
-        return Err(GatewayResponse::bad_gateway());
-    }
-    let Some(parsed) = proxy::parse_response(&result.payload) else {
-        tracing::warn!(api = %exchange.stage.api_id, "Execution failed due to configuration error: Malformed Lambda proxy response");
-        return Err(GatewayResponse::bad_gateway());
-    };
-    let content_type = parsed
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| "application/json".to_owned());
-    // A base64 body is decoded only when the client's first Accept type is binary; otherwise
-    // the base64 text itself is the body, as AWS answers.
-    let body = if parsed.is_base64 && exchange.accepts_binary() {
-        match BASE64.decode(&parsed.body) {
-            Ok(decoded) => Bytes::from(decoded),
-            Err(error) => {
-                tracing::warn!(api = %exchange.stage.api_id, %error, "Execution failed due to configuration error: Lambda proxy body is not valid base64");
-                return Err(GatewayResponse::bad_gateway());
-            }
-        }
-    } else {
-        parsed.body
-    };
-    let mut response = exchange.base_response(parsed.status, &content_type, body, true);
-    let mut first = true;
-    for (name, value) in parsed.headers {
-        if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            // The function's Content-Type replaces the default; every other name may repeat.
-            if n == http::header::CONTENT_TYPE && first {
-                response.headers_mut().insert(n, v);
-                first = false;
-            } else {
-                response.headers_mut().append(n, v);
-            }
-        }
-    }
-    Ok(response)
 }
 
 fn mock(

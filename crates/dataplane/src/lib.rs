@@ -14,10 +14,12 @@
 
 mod backend;
 mod cache;
+mod content;
 mod context;
 mod custom;
 mod gateway;
 mod integration;
+mod lambda;
 mod mapping;
 mod params;
 mod proxy;

@@ -16,6 +16,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::cache::{MethodCache, StageCache};
+use crate::content::ContentHandling;
 use crate::custom::CompiledGatewayResponse;
 use crate::mapping::{
     RequestParameter, Source, UriPart, compile_request_parameters, compile_uri,
@@ -247,6 +248,7 @@ pub type CompiledTemplate = Result<Template, String>;
 pub struct RequestMapping {
     pub templates: Vec<(String, CompiledTemplate)>,
     pub passthrough: Passthrough,
+    pub content_handling: Option<ContentHandling>,
 }
 
 /// An integration response.
@@ -257,6 +259,7 @@ pub struct CompiledResponse {
     pub templates: Vec<(String, CompiledTemplate)>,
     /// `method.response.header.{name}` -> where its value comes from.
     pub header_parameters: Vec<(String, Source)>,
+    pub content_handling: Option<ContentHandling>,
 }
 
 /// Integration responses in selection order.
@@ -348,6 +351,7 @@ fn compile_response(
         pattern,
         templates: compile_templates(response.response_templates.as_ref(), key, where_),
         header_parameters,
+        content_handling: ContentHandling::parse(response.content_handling.as_deref()),
     })
 }
 
@@ -384,6 +388,7 @@ fn request_mapping(integration: &Integration, key: &StageKey, where_: &str) -> R
             Some("WHEN_NO_TEMPLATES") => Passthrough::WhenNoTemplates,
             _ => Passthrough::WhenNoMatch,
         },
+        content_handling: ContentHandling::parse(integration.content_handling.as_deref()),
     }
 }
 
