@@ -25,6 +25,7 @@ mod jwt;
 mod response;
 mod serve;
 mod websocket;
+mod ws_session;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use portico_core::{InvocationType, InvokeRequest, Invoker, ids};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
 use super::authorizer::{Refusal, RouteAuth};
 use super::compile::{CompiledHttpStage, HttpIntegration, WsRoute};
 use super::event::{AuthorizerContext, RequestFacts};
+use super::ws_session::Session;
 
 /// AWS's WebSocket message limit.
 pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
@@ -81,135 +82,6 @@ impl Connections {
 
 pub(crate) fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// The facts every event of one connection repeats.
-#[derive(Clone)]
-struct Session {
-    stage: Arc<CompiledHttpStage>,
-    connection_id: String,
-    connected_at: i64,
-    domain_name: String,
-    source_ip: String,
-    user_agent: String,
-    /// The upgrade request's headers: `$connect` and `$disconnect` carry them.
-    headers: Vec<(String, Vec<String>)>,
-    raw_query: String,
-    /// What the `$connect` authorizer established; every later event carries it.
-    authorizer: Option<Value>,
-}
-
-impl Session {
-    fn request_context(
-        &self,
-        route_key: &str,
-        event_type: &str,
-        request_id: &str,
-    ) -> Map<String, Value> {
-        let (time, epoch) = crate::context::now();
-        let Value::Object(map) = json!({
-            "routeKey": route_key,
-            "eventType": event_type,
-            "extendedRequestId": request_id,
-            "requestTime": time,
-            "messageDirection": "IN",
-            "stage": self.stage.stage_name,
-            "connectedAt": self.connected_at,
-            "requestTimeEpoch": epoch,
-            "identity": {"userAgent": self.user_agent, "sourceIp": self.source_ip},
-            "requestId": request_id,
-            "domainName": self.domain_name,
-            "connectionId": self.connection_id,
-            "apiId": self.stage.api_id,
-        }) else {
-            return Map::new();
-        };
-        let mut map = map;
-        if let Some(authorizer) = &self.authorizer {
-            map.insert("authorizer".into(), authorizer.clone());
-        }
-        map
-    }
-
-    fn header_maps(&self) -> (Value, Value) {
-        let single: Map<String, Value> = self
-            .headers
-            .iter()
-            .filter_map(|(n, v)| Some((n.clone(), Value::from(v.last()?.as_str()))))
-            .collect();
-        let multi: Map<String, Value> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), Value::from(v.clone())))
-            .collect();
-        (Value::Object(single), Value::Object(multi))
-    }
-
-    fn connect_event(&self, request_id: &str) -> Value {
-        let (headers, multi) = self.header_maps();
-        let mut query: Vec<(String, Vec<String>)> = Vec::new();
-        for (k, v) in form_urlencoded::parse(self.raw_query.as_bytes()) {
-            match query.iter_mut().find(|(name, _)| *name == k) {
-                Some((_, values)) => values.push(v.into_owned()),
-                None => query.push((k.into_owned(), vec![v.into_owned()])),
-            }
-        }
-        let mut event = json!({
-            "headers": headers,
-            "multiValueHeaders": multi,
-            "requestContext": self.request_context("$connect", "CONNECT", request_id),
-            "isBase64Encoded": false,
-        });
-        if !query.is_empty() {
-            event["queryStringParameters"] = Value::Object(
-                query
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), Value::from(v.last()?.as_str()))))
-                    .collect(),
-            );
-            event["multiValueQueryStringParameters"] = Value::Object(
-                query
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::from(v)))
-                    .collect(),
-            );
-        }
-        event
-    }
-
-    fn message_event(&self, route_key: &str, request_id: &str, body: &str, binary: bool) -> Value {
-        let mut context = self.request_context(route_key, "MESSAGE", request_id);
-        context.insert("messageId".into(), ids::extended_request_id().into());
-        json!({
-            "requestContext": context,
-            "body": body,
-            "isBase64Encoded": binary,
-        })
-    }
-
-    fn disconnect_event(&self, request_id: &str, code: u16, reason: &str) -> Value {
-        let (headers, multi) = self.header_maps();
-        let mut context = self.request_context("$disconnect", "DISCONNECT", request_id);
-        context.insert("disconnectStatusCode".into(), code.into());
-        context.insert("disconnectReason".into(), reason.into());
-        json!({
-            "headers": headers,
-            "multiValueHeaders": multi,
-            "requestContext": context,
-            "isBase64Encoded": false,
-        })
-    }
-
-    fn source_arn(&self, route_key: &str) -> String {
-        format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}",
-            self.stage.region,
-            self.stage.account_id,
-            self.stage.api_id,
-            self.stage.stage_name,
-            route_key
-        )
-    }
 }
 
 /// What a route's integration answered.
