@@ -280,3 +280,28 @@ def test_content_handling_on_mock_responses(aws, portico):
              "--patch-operations", "op=replace,path=/contentHandling,value=CONVERT_TO_BINARY")
     aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test")
     assert call(portico, api_id, "GET", "/")[2] == b"hi"
+
+
+def test_put_method_with_unknown_validator(aws):
+    api_id, root = new_api(aws, "bad-validator")
+    err = aws.error("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", root,
+                    "--http-method", "GET", "--authorization-type", "NONE",
+                    "--request-validator-id", "nope00")
+    assert err.endswith("(BadRequestException) when calling the PutMethod operation: "
+                        "Invalid Request Validator identifier specified")
+
+
+def test_unsupported_aws_service_integration(aws, portico):
+    api_id, root = new_api(aws, "sqs")
+    aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "POST", "--authorization-type", "NONE")
+    aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", root,
+             "--http-method", "POST", "--type", "AWS", "--integration-http-method", "POST",
+             "--uri", "arn:aws:apigateway:us-east-1:sqs:path/123456789012/queue",
+             "--credentials", "arn:aws:iam::123456789012:role/sqs")
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "test")
+    status, headers, body = call(portico, api_id, "POST", "/")
+    assert (status, body) == (500, b'{"message": "Internal server error"}')
+    assert headers["x-amzn-errortype"] == "InternalServerErrorException"
+    assert "the sqs service integration is not supported by Portico" in \
+        portico.log_path.read_text()

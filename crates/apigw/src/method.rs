@@ -83,6 +83,16 @@ pub(crate) async fn put_method(
     }
     let _guard = call.service.writes.lock().await;
     let (mut doc, version) = call.load_api(&at.api_id).await?;
+    if let Some(validator) = req.request_validator_id.as_deref()
+        && !doc
+            .request_validators
+            .iter()
+            .any(|v| v.id.as_deref() == Some(validator))
+    {
+        return Err(AwsError::bad_request(
+            "Invalid Request Validator identifier specified",
+        ));
+    }
     let resource = doc.resource_mut(&at.resource_id)?;
     let methods = resource
         .resource_methods

@@ -426,6 +426,14 @@ fn http_spec(
     }
 }
 
+/// The service an `arn:aws:apigateway:{region}:{service}:...` integration URI names.
+fn aws_service(uri: &str) -> &str {
+    uri.split(':')
+        .nth(4)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("unknown")
+}
+
 fn compile_integration(
     method: &Method,
     key: &StageKey,
@@ -478,12 +486,15 @@ fn compile_integration(
                     request: request_mapping(integration, key, where_),
                     responses: compile_responses(integration, key, variables, where_),
                 },
-                None => CompiledIntegration::Unavailable {
-                    reason: format!(
-                        "AWS service integrations other than Lambda are not served: {}",
-                        integration.uri.as_deref().unwrap_or("")
-                    ),
-                },
+                None => {
+                    let uri = integration.uri.as_deref().unwrap_or("");
+                    CompiledIntegration::Unavailable {
+                        reason: format!(
+                            "the {} service integration is not supported by Portico (only Lambda is): {uri}",
+                            aws_service(uri)
+                        ),
+                    }
+                }
             }
         }
         other => CompiledIntegration::Unavailable {
@@ -560,5 +571,21 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
             .and_then(|api| api.binary_media_types)
             .unwrap_or_default(),
         router: builder.build(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn service_of_uri() {
+        assert_eq!(
+            super::aws_service("arn:aws:apigateway:us-east-1:sqs:path/123/queue"),
+            "sqs"
+        );
+        assert_eq!(
+            super::aws_service("arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"),
+            "dynamodb"
+        );
+        assert_eq!(super::aws_service("nonsense"), "unknown");
     }
 }
