@@ -285,8 +285,18 @@ impl<'a> Eval<'a> {
             let r = self.render(body, out);
             self.depth -= 1;
             r?;
-        } else if !v.write_java_checked(out) {
-            return Err(err(span, "StackOverflowError: value contains itself"));
+        } else if let Err(too_deep) = v.write_java_checked(out, self.limits.max_output_bytes) {
+            return Err(err(
+                span,
+                if too_deep {
+                    "StackOverflowError: value contains itself".to_string()
+                } else {
+                    format!(
+                        "template output exceeds {} bytes",
+                        self.limits.max_output_bytes
+                    )
+                },
+            ));
         }
         Ok(())
     }
@@ -321,7 +331,14 @@ impl<'a> Eval<'a> {
 
     /// Counts one unit of work against `Limits::max_steps`.
     fn tick(&mut self, span: Span) -> R<()> {
-        self.steps += 1;
+        self.charge(1, span)
+    }
+
+    /// Counts `units` of work: loop iterations and macro calls cost one, values cost their
+    /// size (list and map entries, 16 bytes of string per unit), so the memory a template can
+    /// build is bounded too.
+    pub fn charge(&mut self, units: u64, span: Span) -> R<()> {
+        self.steps += units;
         if self.steps > self.limits.max_steps {
             return Err(err(
                 span,
@@ -606,10 +623,12 @@ impl<'a> Eval<'a> {
                 let mut s = String::new();
                 // A #stop inside a string literal ends that string only.
                 self.render(nodes, &mut s)?;
+                self.charge(s.len() as u64 / 16, self.here)?;
                 Value::string(s)
             }
             Expr::Ref(r) => self.reference(r)?,
             Expr::List(items) => {
+                self.charge(items.len() as u64, self.here)?;
                 let mut v = Vec::with_capacity(items.len());
                 for i in items {
                     v.push(self.expr(i)?);
@@ -617,6 +636,7 @@ impl<'a> Eval<'a> {
                 Value::list(ListKind::Java, v)
             }
             Expr::Map(entries) => {
+                self.charge(entries.len() as u64, self.here)?;
                 let mut v = Vec::with_capacity(entries.len());
                 for (k, val) in entries {
                     let k = self.expr(k)?;
@@ -635,7 +655,9 @@ impl<'a> Eval<'a> {
             Expr::Range(a, b, span) => {
                 let a = self.expr(a)?;
                 let b = self.expr(b)?;
-                crate::ops::range(&a, &b, *span, self.limits.max_range)?
+                let r = crate::ops::range(&a, &b, *span, self.limits.max_range)?;
+                self.charge(size_units(&r), *span)?;
+                r
             }
             Expr::Not(_) => Value::Bool(self.truth(e)?),
             Expr::Binary(op, l, r, span) => match op {
@@ -649,6 +671,7 @@ impl<'a> Eval<'a> {
                         if a.is_null() || b.is_null() || !(a.is_number() && b.is_number()) {
                             let v = concat(&a, l, &b, r);
                             self.check_len(v.as_str().map_or(0, str::len), *span)?;
+                            self.charge(size_units(&v), *span)?;
                             return Ok(v);
                         }
                     }
@@ -657,6 +680,28 @@ impl<'a> Eval<'a> {
             },
         })
     }
+}
+
+/// What a value costs against `Limits::max_steps`.
+pub(crate) fn size_units(v: &Value<'_>) -> u64 {
+    1 + match v {
+        Value::Str(s) => s.len() as u64 / 16,
+        Value::List(l) => l.borrow().items.len() as u64,
+        Value::Map(m) => m.borrow().entries.len() as u64,
+        _ => 0,
+    }
+}
+
+/// `size_units` of a value just allocated (held only by the caller); shared values (an
+/// element fetched with `get`) cost nothing more.
+pub(crate) fn fresh_units(v: &Value<'_>) -> u64 {
+    let fresh = match v {
+        Value::Str(s) => Rc::strong_count(s) == 1,
+        Value::List(l) => Rc::strong_count(l) == 1,
+        Value::Map(m) => Rc::strong_count(m) == 1,
+        _ => false,
+    };
+    if fresh { size_units(v) - 1 } else { 0 }
 }
 
 fn is_comparison(op: BinOp) -> bool {

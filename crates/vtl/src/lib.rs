@@ -119,8 +119,10 @@ pub struct Limits {
     pub max_depth: u32,
     /// Longest `[a..b]` range literal.
     pub max_range: usize,
-    /// Total `#foreach` iterations, macro calls and `#define` expansions in one render: nested
-    /// loops can otherwise multiply into hours of work (API Gateway would time out instead).
+    /// Work budget for one render: each `#foreach` iteration, macro call, `#define` expansion
+    /// and method call costs one, and every list/map entry and 16 bytes of string the template
+    /// allocates cost one more. Nested loops could otherwise multiply into hours of work, and
+    /// self-doubling lists into gigabytes (API Gateway would time out or fail instead).
     pub max_steps: u64,
 }
 

@@ -132,6 +132,12 @@ impl<'a> Eval<'a> {
         for a in args {
             self.note_insert(v, a);
         }
+        // Bulk insertions grow the receiver by the argument's size.
+        let bulk = match name {
+            "addAll" | "putAll" | "parseJson" => args.first().map_or(0, crate::eval::size_units),
+            _ => 0,
+        };
+        self.charge(1 + bulk, span)?;
         let r = match v {
             Value::Str(s) => {
                 let s = s.clone();
@@ -176,6 +182,9 @@ impl<'a> Eval<'a> {
         };
         if let Some(s) = r.as_ref().and_then(Value::as_str) {
             self.check_len(s.len(), span)?;
+        }
+        if let Some(x) = &r {
+            self.charge(crate::eval::fresh_units(x), span)?;
         }
         if r.is_none() && name == "getClass" && args.is_empty() {
             return Ok(Value::Class(v.class_name()));

@@ -116,17 +116,23 @@ fn same_class(a: &Value<'_>, b: &Value<'_>) -> bool {
 /// Java's `a.equals(b)`: `Integer(1)` does not equal `Long(1)`; lists compare element-wise;
 /// maps compare as sets of entries.
 pub(crate) fn java_equals<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
-    equals_at(a, b, 0)
+    let mut budget = MAX_EQUALS_WORK;
+    equals_at(a, b, 0, &mut budget)
 }
+
+/// Element comparisons one `equals` may make: lists that share themselves
+/// (`#set($a = [$a, $a])`) otherwise cost exponential time. Past it, values compare unequal.
+const MAX_EQUALS_WORK: u32 = 1_000_000;
 
 /// `equals` nested at most this deep: deeper (self-containing) structures compare unequal
 /// where Java would overflow its stack.
 const MAX_EQUALS_DEPTH: u32 = 600;
 
-fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
-    if depth > MAX_EQUALS_DEPTH {
+fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32, budget: &mut u32) -> bool {
+    if depth > MAX_EQUALS_DEPTH || *budget == 0 {
         return false;
     }
+    *budget -= 1;
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Long(x), Value::Long(y)) => x == y,
@@ -145,7 +151,7 @@ fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
                 && x.items
                     .iter()
                     .zip(&y.items)
-                    .all(|(a, b)| equals_at(a, b, depth + 1))
+                    .all(|(a, b)| equals_at(a, b, depth + 1, budget))
         }
         (Value::Map(x), Value::Map(y)) => {
             if std::rc::Rc::ptr_eq(x, y) {
@@ -155,9 +161,10 @@ fn equals_at<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
                 return false;
             };
             x.entries.len() == y.entries.len()
-                && x.entries
-                    .iter()
-                    .all(|(k, v)| y.get_value(k).is_some_and(|w| equals_at(v, w, depth + 1)))
+                && x.entries.iter().all(|(k, v)| {
+                    y.get_value(k)
+                        .is_some_and(|w| equals_at(v, w, depth + 1, budget))
+                })
         }
         _ => match (a.as_str(), b.as_str()) {
             (Some(x), Some(y)) => x == y,

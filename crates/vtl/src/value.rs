@@ -173,29 +173,41 @@ impl<'a> Value<'a> {
     /// Java's `String.valueOf(this)`, appended to `out`. Null appends nothing (AWS prints
     /// null references as empty).
     pub fn write_java(&self, out: &mut String) {
+        let limit = out.len() + MAX_PRINT_BYTES;
         Printer {
             out,
             too_deep: false,
+            limit,
         }
         .java(self, 0);
     }
 
-    /// `write_java`, reporting false when the value nests deeper than Java's stack would allow
-    /// (a list that contains itself through another list): Java throws StackOverflowError.
-    pub fn write_java_checked(&self, out: &mut String) -> bool {
+    /// `write_java` into the output, stopping past `limit` bytes of output. Err(true): the value
+    /// nests deeper than Java's stack would allow (a list containing itself through another
+    /// list: Java throws StackOverflowError); Err(false): the output passed `limit`.
+    pub fn write_java_checked(&self, out: &mut String, limit: usize) -> Result<(), bool> {
         let mut p = Printer {
             out,
             too_deep: false,
+            limit,
         };
         p.java(self, 0);
-        !p.too_deep
+        if p.too_deep {
+            Err(true)
+        } else if p.out.len() > limit {
+            Err(false)
+        } else {
+            Ok(())
+        }
     }
 
     /// json-smart's `JSONValue.toJSONString(this)`: what `$input.json()` prints.
     pub fn write_json(&self, out: &mut String) {
+        let limit = out.len() + MAX_PRINT_BYTES;
         Printer {
             out,
             too_deep: false,
+            limit,
         }
         .json(self, 0);
     }
@@ -233,9 +245,15 @@ impl<'a> Value<'a> {
 /// only self-containing structures built by a template reach it.
 const MAX_PRINT_DEPTH: u32 = 600;
 
+/// Printing stops after this many bytes where no caller limit applies: a template can build
+/// lists that share themselves (`#set($a = [$a, $a])`), whose printed form doubles per level.
+const MAX_PRINT_BYTES: usize = 16 * 1024 * 1024;
+
 struct Printer<'o> {
     out: &'o mut String,
     too_deep: bool,
+    /// Output length past which printing stops.
+    limit: usize,
 }
 
 impl Printer<'_> {
@@ -244,7 +262,7 @@ impl Printer<'_> {
             self.too_deep = true;
             return false;
         }
-        true
+        self.out.len() <= self.limit
     }
 
     fn java(&mut self, v: &Value<'_>, depth: u32) {

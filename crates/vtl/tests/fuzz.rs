@@ -448,3 +448,36 @@ fn deepest_nesting_fits_a_worker_stack() {
         result.is_err_and(|e| e.contains("nested too deeply") || e.contains("recursion too deep"))
     );
 }
+
+#[test]
+fn self_sharing_and_doubling_values_stay_bounded() {
+    let params = Params::default();
+    let context = serde_json::json!({});
+    let stage = BTreeMap::new();
+    let input = RenderInput {
+        body: "",
+        params: &params,
+        context: &context,
+        stage_variables: &stage,
+    };
+    for src in [
+        // Printed form doubles per level: 2^60 elements.
+        "#set($a = [1])#foreach($i in [1..60])#set($a = [$a, $a])#end$a",
+        "#set($a = [1])#foreach($i in [1..60])#set($a = [$a, $a])#end#if($a == $a.get(0))x#end$a.toString().length()",
+        // The list doubles per call.
+        "#set($a = [1])#foreach($i in [1..60])#set($d = $a.addAll($a))#end$a.size()",
+        "#set($s = 'x')#foreach($i in [1..60])#set($s = $s.concat($s))#end$s.length()",
+        "#set($l = [])#foreach($i in [1..1000])#set($d = $l.add([1..100000]))#end$l.size()",
+    ] {
+        let t = Template::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let started = Instant::now();
+        let r = t.render(&input);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{src} took {:?}",
+            started.elapsed()
+        );
+        let e = r.expect_err(src);
+        assert!(e.line >= 1 && e.column >= 1, "{src}: {e}");
+    }
+}
