@@ -298,7 +298,11 @@ impl Exchange<'_> {
             querystring: self.parts.single_query(),
             header: self.parts.single_headers(),
         };
-        let context = template_context(self.stage, self.method, &self.meta);
+        let context = if template.uses_context {
+            template_context(self.stage, self.method, &self.meta)
+        } else {
+            serde_json::Value::Null
+        };
         let input = RenderInput {
             body,
             params: &params,

@@ -242,7 +242,36 @@ pub enum Passthrough {
 
 /// A template parsed once; a template that does not parse is kept as its error, logged at
 /// deployment, and answered 500 at request time.
-pub type CompiledTemplate = Result<Template, String>;
+pub type CompiledTemplate = Result<ParsedTemplate, String>;
+
+/// A mapping template parsed at deployment, with what rendering it needs.
+#[derive(Debug)]
+pub struct ParsedTemplate {
+    template: Template,
+    /// Whether the template can read `$context`. When it cannot (the seed's template, most
+    /// request templates), requests skip building the context object: some thirty values,
+    /// which was most of the allocation a MOCK or custom-integration request did.
+    pub uses_context: bool,
+}
+
+impl ParsedTemplate {
+    /// Parses `source`. `uses_context` errs on the side of building the context: any mention of
+    /// `context`, or an `#evaluate` that could compute one, counts.
+    pub fn parse(source: &str) -> Result<Self, portico_vtl::ParseError> {
+        Ok(Self {
+            template: Template::parse(source)?,
+            uses_context: source.contains("context") || source.contains("evaluate"),
+        })
+    }
+}
+
+impl std::ops::Deref for ParsedTemplate {
+    type Target = Template;
+
+    fn deref(&self) -> &Template {
+        &self.template
+    }
+}
 
 /// Request templates by content type, and the passthrough rule.
 pub struct RequestMapping {
@@ -304,7 +333,7 @@ fn compile_templates(
         .into_iter()
         .flatten()
         .map(|(content_type, source)| {
-            let compiled = Template::parse(source).map_err(|e| {
+            let compiled = ParsedTemplate::parse(source).map_err(|e| {
                 let message = e.to_string();
                 tracing::warn!(api = %key.api_id, stage = %key.stage_name, %where_, %content_type, error = %message, "mapping template does not parse");
                 message
@@ -587,5 +616,24 @@ mod tests {
             "dynamodb"
         );
         assert_eq!(super::aws_service("nonsense"), "unknown");
+    }
+
+    #[test]
+    fn templates_know_whether_they_read_the_context() {
+        let seed =
+            super::ParsedTemplate::parse("{\"greeter\":\"$input.params('greeter')\"}").unwrap();
+        assert!(!seed.uses_context);
+        for source in [
+            "$context.requestId",
+            "${context.stage}",
+            "$!context.identity.sourceIp",
+            "#set($context.responseOverride.status = 418)",
+            "#evaluate($code)",
+        ] {
+            assert!(
+                super::ParsedTemplate::parse(source).unwrap().uses_context,
+                "{source}"
+            );
+        }
     }
 }
