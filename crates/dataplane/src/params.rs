@@ -85,17 +85,23 @@ impl RequestParts {
     }
 }
 
+/// Whether two parameter names are the same: headers compare case-insensitively, query
+/// parameters exactly.
+fn same_name(a: &str, b: &str, ignore_case: bool) -> bool {
+    if ignore_case {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
+}
+
 pub(crate) fn last_values(pairs: &[(String, String)], ignore_case: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
-        let same = |existing: &String| {
-            if ignore_case {
-                existing.eq_ignore_ascii_case(k)
-            } else {
-                existing == k
-            }
-        };
-        match out.iter_mut().find(|(existing, _)| same(existing)) {
+        match out
+            .iter_mut()
+            .find(|(existing, _)| same_name(existing, k, ignore_case))
+        {
             Some(slot) => slot.1 = v.clone(),
             None => out.push((k.clone(), v.clone())),
         }
@@ -110,14 +116,10 @@ pub(crate) fn multi_values(
 ) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for (k, v) in pairs {
-        let same = |existing: &String| {
-            if ignore_case {
-                existing.eq_ignore_ascii_case(k)
-            } else {
-                existing == k
-            }
-        };
-        match out.iter_mut().find(|(existing, _)| same(existing)) {
+        match out
+            .iter_mut()
+            .find(|(existing, _)| same_name(existing, k, ignore_case))
+        {
             Some(slot) => slot.1.push(v.clone()),
             None => out.push((k.clone(), vec![v.clone()])),
         }
