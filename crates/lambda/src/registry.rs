@@ -6,7 +6,9 @@
 //! pools, aliases, policies — replaced whole by every control-plane write; pools whose code
 //! and configuration did not change carry over into the new snapshot and stay warm.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,11 +20,56 @@ use crate::pool::Pool;
 use crate::state::{StoredFunction, is_version_number};
 
 /// Identifies a function across accounts and regions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FunctionKey {
     pub account_id: String,
     pub region: String,
     pub name: String,
+}
+
+/// A function key seen as three borrowed parts, so the invoke path can look a function up
+/// without allocating an owned key per call.
+trait KeyParts {
+    fn parts(&self) -> (&str, &str, &str);
+}
+
+impl KeyParts for FunctionKey {
+    fn parts(&self) -> (&str, &str, &str) {
+        (&self.account_id, &self.region, &self.name)
+    }
+}
+
+impl KeyParts for (&str, &str, &str) {
+    fn parts(&self) -> (&str, &str, &str) {
+        *self
+    }
+}
+
+impl Hash for dyn KeyParts + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyParts + '_ {}
+
+// The owned key hashes exactly as its borrowed parts do, which `Borrow` requires.
+impl Hash for FunctionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl<'a> Borrow<dyn KeyParts + 'a> for FunctionKey {
+    fn borrow(&self) -> &(dyn KeyParts + 'a) {
+        self
+    }
 }
 
 /// `$LATEST` or one published version, with its environments.
@@ -121,12 +168,8 @@ pub(crate) fn url_id(url: &str) -> Option<&str> {
 
 impl Registry {
     pub fn get(&self, account_id: &str, region: &str, name: &str) -> Option<Arc<Function>> {
-        let key = FunctionKey {
-            account_id: account_id.to_owned(),
-            region: region.to_owned(),
-            name: name.to_owned(),
-        };
-        self.functions.load().get(&key).cloned()
+        let key = (account_id, region, name);
+        self.functions.load().get(&key as &dyn KeyParts).cloned()
     }
 
     /// The function URL with this id.
@@ -192,5 +235,28 @@ impl Registry {
                 version.pool.shutdown().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_parts_find_owned_keys() {
+        let key = |a: &str, r: &str, n: &str| FunctionKey {
+            account_id: a.into(),
+            region: r.into(),
+            name: n.into(),
+        };
+        let mut map = HashMap::new();
+        map.insert(key("123456789012", "us-east-1", "HelloWorld"), 1);
+        map.insert(key("123456789012", "us-west-2", "HelloWorld"), 2);
+        let find = |a, r, n| map.get(&(a, r, n) as &dyn KeyParts).copied();
+        assert_eq!(find("123456789012", "us-east-1", "HelloWorld"), Some(1));
+        assert_eq!(find("123456789012", "us-west-2", "HelloWorld"), Some(2));
+        assert_eq!(find("123456789012", "eu-west-1", "HelloWorld"), None);
+        // The parts are hashed as separate strings: shifting a boundary is another key.
+        assert_eq!(find("123456789012", "us-east-1Hello", "World"), None);
     }
 }
