@@ -9,11 +9,13 @@ pub mod arn;
 pub mod error;
 pub mod ids;
 pub mod invoke;
+pub mod logsink;
 pub mod scope;
 pub mod stage;
 
 pub use error::AwsError;
 pub use invoke::{BoxFuture, InvocationType, InvokeRequest, InvokeResult, Invoker};
+pub use logsink::{FunctionLogSink, LogLine, LogTarget};
 pub use scope::Scope;
 pub use stage::{DeployedStage, StageKey, StageSink};
 

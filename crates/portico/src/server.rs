@@ -19,7 +19,10 @@ use portico_dataplane::v2::{
 };
 use portico_dataplane::{ClientInfo, DataPlane, parse_invoke_target};
 use portico_lambda::{Lambda, LambdaConfig};
-use portico_protocol::{OperationRouter, Service, bind_input, detect, error_response};
+use portico_logs::Logs;
+use portico_protocol::{
+    LOGS_TARGET_PREFIX, OperationRouter, Service, bind_input, detect, error_response, json_target,
+};
 use portico_store::{SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
@@ -43,6 +46,8 @@ struct App {
     httpapi: Arc<HttpApiPlane>,
     apigatewayv2_ops: OperationRouter,
     lambda_ops: OperationRouter,
+    /// CloudWatch Logs: function output, readable with `aws logs`.
+    logs: Arc<Logs>,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -69,6 +74,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the Lambda service: {e}"))?;
     lambda.set_account_concurrency_limit(args.account_concurrency);
+    let logs = Logs::new();
     let invoker: Arc<dyn Invoker> = lambda.clone();
     let dataplane = Arc::new(DataPlane::new(invoker));
     let sink: Arc<dyn StageSink> = dataplane.clone();
@@ -91,6 +97,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         httpapi,
         apigatewayv2_ops: OperationRouter::new(portico_model::apigatewayv2::OPERATIONS),
         lambda_ops: OperationRouter::new(portico_model::lambda::OPERATIONS),
+        logs,
     });
 
     let listener = TcpListener::bind(args.listen)
@@ -402,6 +409,7 @@ async fn run_operation(
         Service::ApiGateway => &app.apigateway_ops,
         Service::Lambda => &app.lambda_ops,
         Service::ApiGatewayV2 => &app.apigatewayv2_ops,
+        Service::Logs => return logs_operation(app, scope, request).await,
     };
     let query: Vec<(String, String)> = request
         .uri()
@@ -422,5 +430,26 @@ async fn run_operation(
         Service::Lambda => app.lambda.handle(scope, input).await,
         Service::ApiGateway => app.apigw.handle(scope, input).await,
         Service::ApiGatewayV2 => app.apigwv2.handle(scope, input).await,
+        // Answered above: awsJson has no rest-json binding.
+        Service::Logs => Err(AwsError::unknown_operation(
+            "CloudWatch Logs speaks awsJson 1.1",
+        )),
     }
+}
+
+/// CloudWatch Logs (awsJson 1.1): the operation is in `X-Amz-Target`, the input is the body.
+async fn logs_operation(
+    app: &App,
+    scope: &Scope,
+    request: Request<Incoming>,
+) -> Result<portico_protocol::OperationOutput, AwsError> {
+    let operation = json_target(
+        request.headers(),
+        LOGS_TARGET_PREFIX,
+        portico_logs::OPERATIONS,
+    )?;
+    let body = read_body(request.into_body(), portico_protocol::MAX_CONTROL_BODY)
+        .await
+        .map_err(|()| AwsError::request_too_large("Request must be smaller than 75497472 bytes"))?;
+    app.logs.handle(scope, operation, &body)
 }

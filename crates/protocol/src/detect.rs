@@ -3,8 +3,9 @@
 //! Real clients sign every request; the SigV4 credential scope
 //! (`Credential=AKID/20240101/us-west-2/apigateway/aws4_request`) names both the region and the
 //! service. apigatewayv2 signs with `apigateway` too and is told apart by its `/v2/` paths.
-//! Unsigned requests (curl) fall back to the path and the default region. Any credentials are
-//! accepted: Portico does not verify control-plane signatures.
+//! Unsigned requests (curl) fall back to the path and the default region; awsJson services
+//! (CloudWatch Logs) all `POST /` and are told by their `X-Amz-Target` prefix instead. Any
+//! credentials are accepted: Portico does not verify control-plane signatures.
 
 use http::HeaderMap;
 
@@ -14,6 +15,8 @@ pub enum Service {
     ApiGateway,
     ApiGatewayV2,
     Lambda,
+    /// CloudWatch Logs (awsJson1.1).
+    Logs,
 }
 
 impl Service {
@@ -23,6 +26,7 @@ impl Service {
             Service::ApiGateway => "apigateway",
             Service::ApiGatewayV2 => "apigatewayv2",
             Service::Lambda => "lambda",
+            Service::Logs => "logs",
         }
     }
 }
@@ -77,14 +81,24 @@ pub fn detect<'a>(
         Some(scope) => {
             let service = match scope.service {
                 "lambda" => Service::Lambda,
+                "logs" => Service::Logs,
                 "apigateway" if path.starts_with("/v2/") => Service::ApiGatewayV2,
                 "apigateway" => Service::ApiGateway,
                 _ => return None,
             };
             Some((service, scope.region))
         }
-        None => service_by_path(path).map(|s| (s, default_region)),
+        None => service_by_target(headers)
+            .or_else(|| service_by_path(path))
+            .map(|s| (s, default_region)),
     }
+}
+
+/// The awsJson service an unsigned request's `X-Amz-Target` names.
+fn service_by_target(headers: &HeaderMap) -> Option<Service> {
+    let target = headers.get("x-amz-target")?.to_str().ok()?;
+    let (prefix, _) = target.split_once('.')?;
+    (prefix == crate::json::LOGS_TARGET_PREFIX).then_some(Service::Logs)
 }
 
 #[cfg(test)]
@@ -124,6 +138,13 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00",
         );
         assert_eq!(detect(&h, "/bucket", "us-east-1"), None);
+        let h = headers(
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/ap-south-1/logs/aws4_request, SignedHeaders=host, Signature=00",
+        );
+        assert_eq!(
+            detect(&h, "/", "us-east-1"),
+            Some((Service::Logs, "ap-south-1"))
+        );
     }
 
     #[test]
@@ -138,6 +159,17 @@ mod tests {
             Some((Service::ApiGateway, "us-east-1"))
         );
         assert_eq!(detect(&h, "/favicon.ico", "us-east-1"), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-target",
+            "Logs_20140328.GetLogEvents".parse().unwrap(),
+        );
+        assert_eq!(
+            detect(&h, "/", "us-east-1"),
+            Some((Service::Logs, "us-east-1"))
+        );
+        h.insert("x-amz-target", "DynamoDB_20120810.GetItem".parse().unwrap());
+        assert_eq!(detect(&h, "/", "us-east-1"), None);
         assert_eq!(sigv4_scope(&headers("Bearer x")), None);
     }
 }

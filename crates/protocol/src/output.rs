@@ -116,7 +116,8 @@ const LAMBDA_LOWERCASE_MESSAGE: &[&str] = &[
 
 /// The error envelope of a service: API Gateway sends `{"message":…}`, Lambda
 /// `{"Type":"User","Message":…}` (or `message` for some exceptions); both name the exception in
-/// `x-amzn-ErrorType`, which is where botocore reads the code from.
+/// `x-amzn-ErrorType`, which is where botocore reads the code from. awsJson services (CloudWatch
+/// Logs) name it in the body too: `{"__type":…,"message":…}`.
 pub fn error_response(service: Service, error: &AwsError, request_id: &str) -> Response<Bytes> {
     let mut body = serde_json::Map::new();
     match service {
@@ -137,6 +138,10 @@ pub fn error_response(service: Service, error: &AwsError, request_id: &str) -> R
         Service::ApiGateway | Service::ApiGatewayV2 => {
             body.insert("message".into(), Value::from(error.message.as_str()));
         }
+        Service::Logs => {
+            body.insert("__type".into(), Value::from(error.code));
+            body.insert("message".into(), Value::from(error.message.as_str()));
+        }
     }
     for (name, value) in &error.extra {
         body.insert((*name).into(), Value::from(value.as_str()));
@@ -145,7 +150,14 @@ pub fn error_response(service: Service, error: &AwsError, request_id: &str) -> R
         .status(StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("x-amzn-RequestId", request_id)
         .header("x-amzn-ErrorType", error.code)
-        .header(http::header::CONTENT_TYPE, "application/json");
+        .header(
+            http::header::CONTENT_TYPE,
+            if service == Service::Logs {
+                crate::AMZ_JSON_1_1
+            } else {
+                "application/json"
+            },
+        );
     if let Some(seconds) = error.retry_after {
         builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
     }
@@ -241,6 +253,20 @@ mod tests {
         assert_eq!(
             resp.body(),
             &Bytes::from(r#"{"Type":"User","message":"Function already exist: x"}"#)
+        );
+        let err = AwsError::new(
+            "ResourceNotFoundException",
+            400,
+            "The specified log group does not exist.",
+        );
+        let resp = error_response(Service::Logs, &err, "r");
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
+        assert_eq!(
+            resp.body(),
+            &Bytes::from(
+                r#"{"__type":"ResourceNotFoundException","message":"The specified log group does not exist."}"#
+            )
         );
     }
 }
