@@ -6,6 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use nix::sys::signal::Signal;
 use portico_rapi::{
     DispatchError, FramedChannel, InitEvent, Invocation, InvocationResult, RuntimeApi,
@@ -13,6 +14,7 @@ use portico_rapi::{
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
+use crate::cgroup::{self, EnvCgroup, MemoryMode};
 use crate::launcher::{Launcher, RuntimeKind};
 use crate::log::{self, InvocationLog, OutputPump, Report};
 use crate::process::{self, describe_exit, signal_group};
@@ -37,7 +39,9 @@ pub enum StartError {
     #[error("no bootstrap at {0}")]
     MissingBootstrap(PathBuf),
     /// `node` / `python3` could not be found or run.
-    #[error("no interpreter for {runtime}: {reason}")]
+    #[error(
+        "no interpreter found for runtime {runtime} ({reason}); install one on the PATH or name it with PORTICO_RUNTIMES={runtime}=/path/to/interpreter"
+    )]
     Interpreter {
         /// The runtime id.
         runtime: String,
@@ -85,6 +89,7 @@ impl StartError {
         InvokeOutcome::Failed {
             error_type: error_type.to_owned(),
             message: format!("RequestId: {request_id} Error: {reason}"),
+            document: None,
         }
     }
 }
@@ -120,14 +125,22 @@ impl Link {
 #[derive(Debug, Clone)]
 enum Death {
     Exited(Option<ExitStatus>),
+    /// Killed by the kernel's OOM killer inside the environment's cgroup.
+    OutOfMemory(ExitStatus),
     TimedOut(Duration),
-    InitFailed { error_type: String, message: String },
+    InitFailed {
+        error_type: String,
+        message: String,
+        /// The runtime's `/init/error` document, answered verbatim (a JSON object).
+        document: Option<Bytes>,
+    },
     TooLarge,
     ShutDown,
 }
 
 impl Death {
     fn outcome(&self, request_id: &str) -> InvokeOutcome {
+        let mut document = None;
         let (error_type, message) = match self {
             Self::Exited(Some(status)) if status.code() == Some(0) => (
                 "Runtime.ExitError",
@@ -135,6 +148,13 @@ impl Death {
             ),
             Self::Exited(Some(status)) => (
                 "Runtime.ExitError",
+                format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: {}",
+                    describe_exit(*status)
+                ),
+            ),
+            Self::OutOfMemory(status) => (
+                "Runtime.OutOfMemory",
                 format!(
                     "RequestId: {request_id} Error: Runtime exited with error: {}",
                     describe_exit(*status)
@@ -154,7 +174,11 @@ impl Death {
             Self::InitFailed {
                 error_type,
                 message,
-            } => (error_type.as_str(), message.clone()),
+                document: doc,
+            } => {
+                document.clone_from(doc);
+                (error_type.as_str(), message.clone())
+            }
             Self::TooLarge => (
                 "Function.ResponseSizeTooLarge",
                 RESPONSE_TOO_LARGE_MESSAGE.to_owned(),
@@ -163,6 +187,7 @@ impl Death {
         InvokeOutcome::Failed {
             error_type: error_type.to_owned(),
             message,
+            document,
         }
     }
 }
@@ -187,6 +212,9 @@ struct Runtime {
     pid: Option<u32>,
     output: OutputPump,
     started: Instant,
+    /// The memory-capped cgroup the process runs in, when the machine delegates one. Dropped
+    /// (removed) after the process group is killed, with the runtime it belongs to.
+    cgroup: Option<EnvCgroup>,
 }
 
 impl Plan {
@@ -213,7 +241,17 @@ impl Plan {
             // Our bootstrap reads and removes it before user code loads.
             cmd.env("_PORTICO_RUNTIME_SOCKET", f.path());
         }
-        process::isolate(&mut cmd);
+        let cgroup = match cgroup::memory_mode() {
+            MemoryMode::Cgroup(parent) => match EnvCgroup::create(parent, spec.memory_mb) {
+                Ok(cg) => Some(cg),
+                Err(error) => {
+                    tracing::warn!(function = %spec.function_name, %error, "cannot create the environment's cgroup; memory not capped");
+                    None
+                }
+            },
+            MemoryMode::Measured(_) => None,
+        };
+        process::isolate(&mut cmd, cgroup.as_ref().map(|c| c.procs_path().to_owned()));
         let started = Instant::now();
         let mut child = process::spawn(cmd)
             .await
@@ -235,6 +273,7 @@ impl Plan {
             pid,
             output,
             started,
+            cgroup,
         })
     }
 }
@@ -249,6 +288,8 @@ pub struct Environment {
     plan: Plan,
     rt: Runtime,
     log: InvocationLog,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`: where this environment's output goes in CloudWatch Logs.
+    log_stream: String,
     init_duration: Option<Duration>,
     /// Reported once, on the first invocation after a cold start.
     init_reported: bool,
@@ -299,6 +340,7 @@ impl Environment {
             plan,
             rt,
             log: InvocationLog::default(),
+            log_stream: stream,
             init_duration: None,
             init_reported: false,
             dead: None,
@@ -344,7 +386,7 @@ impl Environment {
                 .invoked_function_arn
                 .unwrap_or_else(|| self.spec.function_arn.clone()),
             trace_id: input.trace_id.unwrap_or_else(new_trace_id),
-            client_context: input.client_context,
+            client_context: input.client_context.map(client_context_json),
             cognito_identity: input.cognito_identity,
         };
         let mut reply = match self.rt.link.dispatch(invocation) {
@@ -440,10 +482,12 @@ impl Environment {
 
     /// Kills the environment for good and renders the failure.
     async fn die(&mut self, id: &str, death: Death, began: Option<Instant>) -> InvokeOutcome {
+        let death = self.classify(death);
         let outcome = death.outcome(id);
         if let InvokeOutcome::Failed {
             error_type,
             message,
+            ..
         } = &outcome
         {
             tracing::debug!(function = %self.spec.function_name, error_type, message, "environment failed");
@@ -466,6 +510,20 @@ impl Environment {
         outcome
     }
 
+    /// A SIGKILL the kernel's OOM killer sent inside our cgroup is an out-of-memory death.
+    fn classify(&self, death: Death) -> Death {
+        use std::os::unix::process::ExitStatusExt;
+        match death {
+            Death::Exited(Some(status))
+                if status.signal() == Some(Signal::SIGKILL as i32)
+                    && self.rt.cgroup.as_ref().is_some_and(EnvCgroup::oom_killed) =>
+            {
+                Death::OutOfMemory(status)
+            }
+            other => other,
+        }
+    }
+
     fn finish_log(&mut self, id: &str, duration: Duration, timed_out: bool) {
         let init_duration = if self.init_reported {
             None
@@ -476,7 +534,16 @@ impl Environment {
         let report = Report {
             duration,
             memory_mb: self.spec.memory_mb,
-            max_memory_used_mb: log::max_memory_used_mb(self.rt.pid),
+            // The cgroup's peak covers every process of the environment; else the runtime's.
+            max_memory_used_mb: self
+                .rt
+                .cgroup
+                .as_ref()
+                .and_then(EnvCgroup::peak_bytes)
+                .map_or_else(
+                    || log::max_memory_used_mb(self.rt.pid),
+                    |b| b.div_ceil(1024 * 1024),
+                ),
             init_duration,
             timed_out,
         };
@@ -521,6 +588,19 @@ impl Environment {
     #[must_use]
     pub fn last_log(&self) -> &InvocationLog {
         &self.log
+    }
+
+    /// The log stream the runtime was told it writes to (`YYYY/MM/DD/[{version}]{32 hex}`).
+    #[must_use]
+    pub fn log_stream_name(&self) -> &str {
+        &self.log_stream
+    }
+
+    /// The last invocation's log lines by value, oldest first, leaving the log empty (its
+    /// buffer is kept for the next invocation), with the environment's log stream name: hands
+    /// the lines on without copying them.
+    pub fn drain_last_log(&mut self) -> (&str, impl Iterator<Item = String> + '_) {
+        (&self.log_stream, self.log.drain())
     }
 
     /// Spawn-to-first-`/next` time, once init completed.
@@ -568,9 +648,31 @@ fn init_failure(header_type: Option<String>, body: &[u8]) -> Death {
         .or(header_type)
         .unwrap_or_else(|| "Runtime.Unknown".to_owned());
     let message = field("errorMessage").unwrap_or_default().to_owned();
+    // Lambda answers the invoke with the runtime's own document (stackTrace, requestId, trace
+    // and all); only a body that is not a JSON object is replaced by {errorType, errorMessage}.
+    let document = doc.is_object().then(|| Bytes::copy_from_slice(body));
     Death::InitFailed {
         error_type,
         message,
+        document,
+    }
+}
+
+/// The client context as runtimes expect it in `Lambda-Runtime-Client-Context`: JSON. A value
+/// that is still the base64 of `X-Amz-Client-Context` is decoded here, since every runtime
+/// client (ours, `awslambdaric`, `lambda_runtime`) parses the header as JSON.
+fn client_context_json(value: String) -> String {
+    if serde_json::from_str::<serde_json::Value>(&value).is_ok() {
+        return value;
+    }
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    match decoded {
+        Some(json) if serde_json::from_str::<serde_json::Value>(&json).is_ok() => json,
+        _ => value,
     }
 }
 
@@ -592,3 +694,6 @@ fn new_trace_id() -> String {
         &b[..16]
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -89,14 +89,61 @@ pub struct Launcher {
     credentials: Credentials,
     /// Runtime id -> resolved interpreter. Consulted at cold start only, never per invoke.
     interpreters: Mutex<HashMap<String, PathBuf>>,
+    /// Interpreters the operator named, by runtime id (`python3.12`) or family (`python`,
+    /// `nodejs`); still resolved through the interpreter itself, so a shim is skipped.
+    configured: HashMap<String, PathBuf>,
 }
+
+/// The environment variable naming interpreters: `NAME=PATH[,NAME=PATH...]`, where NAME is a
+/// runtime id (`python3.12`, `nodejs22.x`) or a family (`python`, `nodejs`).
+pub const RUNTIMES_ENV: &str = "PORTICO_RUNTIMES";
 
 /// Why the launcher could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the runtime bootstraps under {dir}: {source}")]
-pub struct LauncherError {
-    dir: PathBuf,
-    source: std::io::Error,
+pub enum LauncherError {
+    /// The bootstraps could not be written.
+    #[error("cannot write the runtime bootstraps under {dir}: {source}")]
+    Io {
+        /// The runtime directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An interpreter mapping that names no runtime we run, or no path.
+    #[error("{RUNTIMES_ENV}: {0}")]
+    Mapping(String),
+}
+
+/// Parses `NAME=PATH[,NAME=PATH...]` (the [`RUNTIMES_ENV`] syntax; one pair also serves a
+/// command-line flag). NAME is a Node.js or Python runtime id or the family `nodejs`/`python`.
+///
+/// # Errors
+/// A message naming the offending entry.
+pub fn parse_runtime_map(text: &str) -> Result<Vec<(String, PathBuf)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (name, path) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("`{entry}` is not NAME=PATH"))?;
+            let name = name.trim();
+            let known = matches!(name, "nodejs" | "python")
+                || matches!(
+                    RuntimeKind::of(name),
+                    Some(RuntimeKind::Node | RuntimeKind::Python)
+                );
+            if !known {
+                return Err(format!(
+                    "`{name}` is not a Node.js or Python runtime id (nodejs20.x, python3.12, ...) nor `nodejs`/`python`"
+                ));
+            }
+            if path.trim().is_empty() {
+                return Err(format!("`{entry}` names no interpreter"));
+            }
+            Ok((name.to_owned(), PathBuf::from(path.trim())))
+        })
+        .collect()
 }
 
 impl Launcher {
@@ -124,17 +171,35 @@ impl Launcher {
         write("node/bootstrap.cjs", NODE_BOOTSTRAP)
             .and_then(|()| write("python/bootstrap.py", PYTHON_BOOTSTRAP))
             .and_then(|()| private_dir(&socket_dir))
-            .map_err(|source| LauncherError {
+            .map_err(|source| LauncherError::Io {
                 dir: runtime_dir.clone(),
                 source,
             })?;
+        let configured = match std::env::var(RUNTIMES_ENV) {
+            Ok(text) => parse_runtime_map(&text)
+                .map_err(LauncherError::Mapping)?
+                .into_iter()
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        // Decide (and log) at start-up whether memory is capped by cgroups or only measured.
+        crate::cgroup::memory_mode();
         Ok(Self {
             runtime_dir,
             socket_dir,
             transport: Transport::default(),
             credentials: Credentials::default(),
             interpreters: Mutex::default(),
+            configured,
         })
+    }
+
+    /// Names the interpreter for a runtime id or family (`python`, `nodejs`), as
+    /// [`RUNTIMES_ENV`] does; it is still asked for its real path at first use.
+    #[must_use]
+    pub fn with_interpreter(mut self, name: &str, program: PathBuf) -> Self {
+        self.configured.insert(name.to_owned(), program);
+        self
     }
 
     /// Chooses the channel of our own bootstraps (default [`Transport::Framed`]).
@@ -191,7 +256,17 @@ impl Launcher {
         let interpreter = match cached {
             Some(p) => p,
             None => {
-                let p = resolve_interpreter(kind, &spec.runtime).await?;
+                let family = if kind == RuntimeKind::Node {
+                    "nodejs"
+                } else {
+                    "python"
+                };
+                let configured = self
+                    .configured
+                    .get(&spec.runtime)
+                    .or_else(|| self.configured.get(family));
+                let p = resolve_interpreter(kind, &spec.runtime, configured).await?;
+                tracing::info!(runtime = %spec.runtime, interpreter = %p.display(), "runtime interpreter");
                 self.lock().insert(spec.runtime.clone(), p.clone());
                 p
             }
@@ -278,24 +353,28 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
-/// Asks the interpreter for its own real path, so later spawns skip any shim.
-async fn resolve_interpreter(kind: RuntimeKind, runtime: &str) -> Result<PathBuf, String> {
-    let candidates: Vec<(String, Vec<&str>)> = match kind {
-        RuntimeKind::Node => vec![("node".to_owned(), vec!["-p", "process.execPath"])],
-        RuntimeKind::Python => {
-            // Prefer the exact minor version when the host has it, else any python3.
-            let probe = vec!["-c", "import sys; print(sys.executable)"];
-            vec![
-                (runtime.to_owned(), probe.clone()),
-                ("python3".to_owned(), probe),
-            ]
-        }
+/// Asks the interpreter for its own real path, so later spawns skip any shim. A configured
+/// interpreter is the only candidate; else `node`, or `pythonX.Y` then `python3`, on the PATH.
+async fn resolve_interpreter(
+    kind: RuntimeKind,
+    runtime: &str,
+    configured: Option<&PathBuf>,
+) -> Result<PathBuf, String> {
+    let probe = match kind {
+        RuntimeKind::Node => vec!["-p", "process.execPath"],
+        RuntimeKind::Python => vec!["-c", "import sys; print(sys.executable)"],
         RuntimeKind::Provided => return Err("provided runtimes have no interpreter".to_owned()),
     };
-    let mut last_error = String::new();
-    for (program, args) in candidates {
+    let candidates: Vec<String> = match (configured, kind) {
+        (Some(path), _) => vec![path.to_string_lossy().into_owned()],
+        (None, RuntimeKind::Node) => vec!["node".to_owned()],
+        // Prefer the exact minor version when the host has it, else any python3.
+        (None, _) => vec![runtime.to_owned(), "python3".to_owned()],
+    };
+    let mut errors = Vec::new();
+    for program in candidates {
         match tokio::process::Command::new(&program)
-            .args(&args)
+            .args(&probe)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output()
@@ -307,13 +386,13 @@ async fn resolve_interpreter(kind: RuntimeKind, runtime: &str) -> Result<PathBuf
                     tracing::debug!(runtime, interpreter = %path, "resolved interpreter");
                     return Ok(PathBuf::from(path));
                 }
-                last_error = format!("{program} reported no executable path");
+                errors.push(format!("{program} reported no executable path"));
             }
-            Ok(out) => last_error = format!("{program} exited with {}", out.status),
-            Err(e) => last_error = format!("{program}: {e}"),
+            Ok(out) => errors.push(format!("{program} exited with {}", out.status)),
+            Err(e) => errors.push(format!("{program}: {e}")),
         }
     }
-    Err(last_error)
+    Err(errors.join("; "))
 }
 
 #[cfg(test)]
@@ -397,5 +476,78 @@ mod tests {
             Some(RuntimeKind::Provided)
         );
         assert_eq!(RuntimeKind::of("java21"), None);
+    }
+
+    #[test]
+    fn runtime_maps_parse_ids_and_families() {
+        assert_eq!(
+            parse_runtime_map("python3.12=/usr/bin/python3.12, nodejs=/opt/node/bin/node,")
+                .unwrap(),
+            vec![
+                (
+                    "python3.12".to_owned(),
+                    PathBuf::from("/usr/bin/python3.12")
+                ),
+                ("nodejs".to_owned(), PathBuf::from("/opt/node/bin/node")),
+            ]
+        );
+        assert_eq!(parse_runtime_map("").unwrap(), vec![]);
+        assert_eq!(
+            parse_runtime_map("python3.12").unwrap_err(),
+            "`python3.12` is not NAME=PATH"
+        );
+        assert_eq!(
+            parse_runtime_map("java21=/usr/bin/java").unwrap_err(),
+            "`java21` is not a Node.js or Python runtime id (nodejs20.x, python3.12, ...) nor `nodejs`/`python`"
+        );
+        assert_eq!(
+            parse_runtime_map("provided.al2023=/x").unwrap_err(),
+            "`provided.al2023` is not a Node.js or Python runtime id (nodejs20.x, python3.12, ...) nor `nodejs`/`python`"
+        );
+        assert_eq!(
+            parse_runtime_map("nodejs20.x= ").unwrap_err(),
+            "`nodejs20.x=` names no interpreter"
+        );
+    }
+
+    #[tokio::test]
+    async fn configured_interpreters_are_the_only_candidate_and_are_resolved() {
+        // A configured path is asked for its real executable: a shim script is skipped.
+        let real = resolve_interpreter(RuntimeKind::Python, "python3.12", None)
+            .await
+            .unwrap();
+        let link_dir =
+            std::env::temp_dir().join(format!("portico-interp-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&link_dir).unwrap();
+        let shim = link_dir.join("py-shim");
+        std::fs::write(
+            &shim,
+            format!("#!/bin/sh\nexec {} \"$@\"\n", real.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let got = resolve_interpreter(RuntimeKind::Python, "python3.12", Some(&shim))
+            .await
+            .unwrap();
+        assert_eq!(got, real);
+        // A symlink is kept as Python reports it: a virtualenv's `python` must stay the link.
+        let link = link_dir.join("py");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let got = resolve_interpreter(RuntimeKind::Python, "python3.12", Some(&link))
+            .await
+            .unwrap();
+        assert_eq!(got, link);
+        let missing = link_dir.join("none");
+        assert_eq!(
+            resolve_interpreter(RuntimeKind::Node, "nodejs20.x", Some(&missing))
+                .await
+                .unwrap_err(),
+            format!(
+                "{}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        let _ = std::fs::remove_dir_all(&link_dir);
     }
 }

@@ -15,10 +15,15 @@
 //! (`PR_SET_PDEATHSIG`, set from a dedicated spawner thread that never exits); captured output is
 //! bounded per invocation; a runtime that exits between invocations is respawned by the next one.
 //!
-//! What this crate is not: it keeps no pool, applies no concurrency limit, enforces no memory
-//! limit, and renders no HTTP response; the Lambda service builds those on
+//! Memory: when the machine delegates the cgroup v2 memory controller, each environment runs in
+//! its own cgroup with `memory.max` = `MemorySize` and an OOM kill answers `Runtime.OutOfMemory`;
+//! otherwise `Max Memory Used` is only measured ([`memory_mode`] says which, logged once).
+//!
+//! What this crate is not: it keeps no pool, applies no concurrency limit, and renders no HTTP
+//! response; the Lambda service builds those on
 //! [`Environment::invoke`] and [`InvokeOutcome`].
 
+mod cgroup;
 mod environment;
 mod extract;
 mod launcher;
@@ -31,9 +36,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use cgroup::{MemoryMode, memory_mode};
 pub use environment::{Environment, INIT_TIMEOUT, SHUTDOWN_GRACE, StartError};
 pub use extract::{ExtractError, MAX_UNZIPPED_BYTES, extract_zip};
-pub use launcher::{Credentials, Launcher, LauncherError, RuntimeKind, Transport};
+pub use launcher::{
+    Credentials, Launcher, LauncherError, RUNTIMES_ENV, RuntimeKind, Transport, parse_runtime_map,
+};
 pub use log::{InvocationLog, LOG_CAPACITY_BYTES, MAX_LINE_BYTES};
 pub use portico_rapi::MAX_PAYLOAD_BYTES;
 pub use process::group_alive;
@@ -60,7 +68,7 @@ pub struct FunctionSpec {
     pub code_dir: PathBuf,
     /// The user's environment variables (reserved names are overridden).
     pub environment: BTreeMap<String, String>,
-    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (not enforced).
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the cgroup `memory.max` when cgroups are delegated.
     pub memory_mb: u32,
     /// Invocation timeout.
     pub timeout: Duration,
@@ -124,21 +132,30 @@ pub enum InvokeOutcome {
         error_type: String,
         /// AWS error message, e.g. `RequestId: {id} Error: Task timed out after 3.00 seconds`.
         message: String,
+        /// The runtime's own error document when it reported the failure itself (an init error
+        /// posted to `/init/error`, with its `stackTrace`/`trace` and `requestId`): Lambda
+        /// answers with it verbatim.
+        document: Option<Bytes>,
     },
 }
 
 impl InvokeOutcome {
-    /// The response body for a [`InvokeOutcome::Failed`] outcome, with the field order AWS uses
-    /// (`errorMessage` first only for `Function.ResponseSizeTooLarge`); `None` otherwise.
+    /// The response body for a [`InvokeOutcome::Failed`] outcome: the runtime's document when
+    /// there is one, else `{errorType, errorMessage}` in the field order AWS uses (`errorMessage`
+    /// first only for `Function.ResponseSizeTooLarge`); `None` for other outcomes.
     #[must_use]
     pub fn failure_payload(&self) -> Option<Bytes> {
         let Self::Failed {
             error_type,
             message,
+            document,
         } = self
         else {
             return None;
         };
+        if let Some(doc) = document {
+            return Some(doc.clone());
+        }
         let t = serde_json::Value::from(error_type.as_str());
         let m = serde_json::Value::from(message.as_str());
         let body = if error_type == "Function.ResponseSizeTooLarge" {
@@ -175,6 +192,7 @@ mod tests {
         let o = InvokeOutcome::Failed {
             error_type: "Sandbox.Timedout".to_owned(),
             message: "RequestId: r Error: Task timed out after 3.00 seconds".to_owned(),
+            document: None,
         };
         assert_eq!(
             o.failure_payload().unwrap(),
@@ -183,6 +201,7 @@ mod tests {
         let o = InvokeOutcome::Failed {
             error_type: "Function.ResponseSizeTooLarge".to_owned(),
             message: RESPONSE_TOO_LARGE_MESSAGE.to_owned(),
+            document: None,
         };
         assert_eq!(
             o.failure_payload().unwrap(),

@@ -1,6 +1,7 @@
 //! Process-group plumbing: every runtime runs in its own group, dies with the server, and is
 //! killed as a group so helpers it forked (a shell bootstrap's `curl`) go with it.
 
+use std::ffi::CString;
 use std::io;
 use std::process::ExitStatus;
 use std::sync::OnceLock;
@@ -10,21 +11,27 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-/// Puts the child in a new process group and arranges for the kernel to SIGKILL it when the
-/// server dies, even by `kill -9`. Spawn such a command with [`spawn`].
+/// Puts the child in a new process group, arranges for the kernel to SIGKILL it when the
+/// server dies (even by `kill -9`), and, when `cgroup_procs` is given, moves it into that
+/// cgroup before exec so no instruction of user code runs outside the memory limit. Spawn such
+/// a command with [`spawn`].
 #[allow(unsafe_code)]
-pub(crate) fn isolate(cmd: &mut tokio::process::Command) {
+pub(crate) fn isolate(cmd: &mut tokio::process::Command, cgroup_procs: Option<CString>) {
     let parent = std::process::id();
     cmd.process_group(0);
-    // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2) and
-    // getppid(2), which are async-signal-safe, and builds its errors from raw errno values, so it
-    // never allocates or takes a lock that another parent thread might have held at fork time.
+    // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2),
+    // getppid(2), open(2), write(2) and close(2), which are async-signal-safe, on a path built
+    // before the fork, and builds its errors from raw errno values, so it never allocates or
+    // takes a lock that another parent thread might have held at fork time.
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Some(Signal::SIGKILL))?;
             // The parent may have died between fork and prctl; then nobody would kill us.
             if u32::try_from(nix::unistd::getppid().as_raw()).ok() != Some(parent) {
                 return Err(Errno::ESRCH.into());
+            }
+            if let Some(procs) = &cgroup_procs {
+                crate::cgroup::join_in_child(procs)?;
             }
             Ok(())
         });

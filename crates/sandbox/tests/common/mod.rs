@@ -104,6 +104,7 @@ pub fn failed(o: &InvokeOutcome) -> (String, String) {
         InvokeOutcome::Failed {
             error_type,
             message,
+            ..
         } => (error_type.clone(), message.clone()),
         other => panic!("expected a failure, got {other:?}"),
     }
