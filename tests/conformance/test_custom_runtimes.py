@@ -55,7 +55,8 @@ def _ric_zip() -> bytes:
     probe = subprocess.run([sys.executable, "-c", "import awslambdaric"], capture_output=True,
                            text=True)
     assert probe.returncode == 0, f"awslambdaric missing (tests/conformance/requirements.txt): {probe.stderr}"
-    bootstrap = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric app.handler\n"
+    bootstrap = (f"#!/bin/sh\nexec {sys.executable} -m awslambdaric "
+                 '"${PORTICO_RIC_HANDLER:-app.handler}"\n')
     return _zip({"bootstrap": bootstrap,
                  "app.py": (FIXTURES / "awslambdaric" / "app.py").read_text()})
 
@@ -191,3 +192,17 @@ def test_concurrent_invocations_run_in_separate_environments(portico, function):
     # Four environments side by side: well under the 2.4 s one environment would need.
     assert len({b["pid"] for _, _, b in results}) == 4
     assert elapsed < 2.0, elapsed
+
+
+def test_awslambdaric_init_error_goes_through_init_error(portico, aws, tmp_path):
+    """The client posts `/runtime/init/error` with its document and exits; the invoke answers
+    that document."""
+    path = tmp_path / "code.zip"
+    path.write_bytes(_ric_zip())
+    aws.json("lambda", "create-function", "--function-name", "Custom-ric-init", "--runtime",
+             "provided.al2", "--handler", "any", "--role", ROLE, "--zip-file", f"fileb://{path}",
+             "--environment", "Variables={PORTICO_RIC_HANDLER=app.nope}")
+    status, headers, body = raw_invoke(portico, "Custom-ric-init", {})
+    assert (status, headers["x-amz-function-error"]) == (200, "Unhandled")
+    assert body == {"errorMessage": "Handler 'nope' missing on module 'app'",
+                    "errorType": "Runtime.HandlerNotFound", "requestId": "", "stackTrace": []}

@@ -91,7 +91,12 @@ fn has_word(path: &Path, word: &str) -> bool {
 pub(crate) fn prepare(proc_self_cgroup: &str, mount: &Path, pid: u32) -> Result<PathBuf, String> {
     let rel = own_cgroup(proc_self_cgroup)
         .ok_or_else(|| "the process is in no cgroup v2 hierarchy".to_owned())?;
-    let own = mount.join(rel);
+    // `join("")` would add a trailing slash to the path we log.
+    let own = if rel.is_empty() {
+        mount.to_path_buf()
+    } else {
+        mount.join(rel)
+    };
     if !own.join("cgroup.controllers").is_file() {
         return Err(format!("{} is not a cgroup v2 directory", own.display()));
     }
