@@ -158,4 +158,34 @@ mod tests {
             "signal: segmentation fault (core dumped)"
         );
     }
+
+    #[tokio::test]
+    async fn isolated_children_join_their_cgroup_before_exec() {
+        let dir =
+            std::env::temp_dir().join(format!("portico-join-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A stand-in for `cgroup.procs`: the child writes "0" (itself) into it.
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, "").unwrap();
+        let mut cmd = tokio::process::Command::new("true");
+        isolate(
+            &mut cmd,
+            Some(CString::new(procs.to_str().unwrap()).unwrap()),
+        );
+        let status = spawn(cmd).await.unwrap().wait().await.unwrap();
+        assert!(status.success());
+        assert_eq!(std::fs::read_to_string(&procs).unwrap(), "0");
+        // A cgroup that cannot be joined fails the spawn instead of running unconfined.
+        let mut cmd = tokio::process::Command::new("true");
+        let missing = dir.join("gone/cgroup.procs");
+        isolate(
+            &mut cmd,
+            Some(CString::new(missing.to_str().unwrap()).unwrap()),
+        );
+        assert_eq!(
+            spawn(cmd).await.unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
