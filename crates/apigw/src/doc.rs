@@ -4,7 +4,7 @@ use portico_core::AwsError;
 use std::collections::BTreeMap;
 
 use portico_model::apigateway::{
-    GatewayResponse, Integration, Method, RequestValidator, Resource, RestApi,
+    Authorizer, GatewayResponse, Integration, Method, RequestValidator, Resource, RestApi,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,9 @@ pub(crate) struct ApiDoc {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub request_validators: Vec<RequestValidator>,
+    /// Lambda and Cognito authorizers, frozen with the rest at deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizers: Vec<Authorizer>,
 }
 
 pub(crate) fn api_not_found(account_id: &str, api_id: &str) -> AwsError {

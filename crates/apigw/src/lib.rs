@@ -11,7 +11,7 @@
 //! every edit atomic (cascading deletes included) with a single versioned write, and freezing a
 //! deployment is a copy. Deployments and stages are documents of their own.
 
-mod account;
+mod authorizer;
 mod deployment;
 mod doc;
 mod keys;
@@ -23,7 +23,6 @@ mod responses;
 mod restapi;
 mod settings;
 mod stage;
-mod tags;
 mod update;
 
 use std::sync::Arc;
@@ -117,6 +116,11 @@ impl ApiGateway {
             "DeleteRequestValidator" => {
                 responses::delete_request_validator(&call, op, fields).await
             }
+            "CreateAuthorizer" => authorizer::create(&call, op, fields).await,
+            "GetAuthorizer" => authorizer::get(&call, op, fields).await,
+            "GetAuthorizers" => authorizer::list(&call, op, fields).await,
+            "UpdateAuthorizer" => authorizer::update(&call, op, fields).await,
+            "DeleteAuthorizer" => authorizer::delete(&call, op, fields).await,
             "CreateApiKey" => keys::create_api_key(&call, op, fields).await,
             "GetApiKey" => keys::get_api_key(&call, op, fields).await,
             "GetApiKeys" => keys::get_api_keys(&call, op, fields).await,
@@ -131,12 +135,6 @@ impl ApiGateway {
             "GetUsagePlanKey" => keys::get_usage_plan_key(&call, op, fields).await,
             "GetUsagePlanKeys" => keys::get_usage_plan_keys(&call, op, fields).await,
             "DeleteUsagePlanKey" => keys::delete_usage_plan_key(&call, op, fields).await,
-            "UpdateDeployment" => deployment::update(&call, op, fields).await,
-            "TagResource" => tags::tag_resource(&call, op, fields).await,
-            "UntagResource" => tags::untag_resource(&call, op, fields).await,
-            "GetTags" => tags::get_tags(&call, op, fields).await,
-            "GetAccount" => account::get_account(&call, op, fields).await,
-            "UpdateAccount" => account::update_account(&call, op, fields).await,
             "CreateDeployment" => deployment::create(&call, op, fields).await,
             "GetDeployment" => deployment::get(&call, op, fields).await,
             "GetDeployments" => deployment::list(&call, op, fields).await,

@@ -14,7 +14,7 @@ use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
 
 use crate::Call;
-use crate::doc::{check_http_method, integration_not_found, required, response_not_found};
+use crate::doc::{ApiDoc, check_http_method, integration_not_found, required, response_not_found};
 
 const AUTHORIZATION_TYPES: &[&str] = &["NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"];
 const INTEGRATION_TYPES: &[&str] = &["HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY"];
@@ -29,6 +29,21 @@ fn check_status_code(status: &str) -> Result<(), AwsError> {
     } else {
         Err(AwsError::bad_request("Invalid status code specified"))
     }
+}
+
+/// CUSTOM and COGNITO_USER_POOLS methods must name an authorizer of the API.
+pub(crate) fn check_authorizer(
+    doc: &ApiDoc,
+    authorization_type: &str,
+    authorizer_id: Option<&str>,
+) -> Result<(), AwsError> {
+    let needs = matches!(authorization_type, "CUSTOM" | "COGNITO_USER_POOLS");
+    if needs && authorizer_id.is_none_or(|id| doc.authorizer(id).is_err()) {
+        return Err(AwsError::bad_request(
+            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+        ));
+    }
+    Ok(())
 }
 
 /// The path labels every method-level operation carries.
@@ -74,15 +89,9 @@ pub(crate) async fn put_method(
             "Invalid authorization type specified. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS",
         ));
     }
-    if matches!(authorization_type.as_str(), "CUSTOM" | "COGNITO_USER_POOLS")
-        && req.authorizer_id.is_none()
-    {
-        return Err(AwsError::bad_request(
-            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
-        ));
-    }
     let _guard = call.service.writes.lock().await;
     let (mut doc, version) = call.load_api(&at.api_id).await?;
+    check_authorizer(&doc, &authorization_type, req.authorizer_id.as_deref())?;
     if let Some(validator) = req.request_validator_id.as_deref()
         && !doc
             .request_validators

@@ -272,6 +272,11 @@ pub(crate) async fn update_method(
         apply_method(method, &patch)?;
     }
     let out = method.clone();
+    crate::method::check_authorizer(
+        &doc,
+        out.authorization_type.as_deref().unwrap_or_default(),
+        out.authorizer_id.as_deref(),
+    )?;
     call.save_api(&doc, Some(version)).await?;
     OperationOutput::json(op, &out)
 }
