@@ -9,7 +9,7 @@ use portico_core::{AwsError, ids};
 use portico_model::apigateway::{
     Authorizer, CreateDeploymentRequest, DeleteDeploymentRequest, Deployment, Deployments,
     GatewayResponse, GetDeploymentRequest, GetDeploymentsRequest, RequestValidator, Resource,
-    RestApi, Stage,
+    RestApi, Stage, UpdateDeploymentRequest,
 };
 use portico_model::binding::Operation;
 use portico_protocol::{OperationOutput, decode};
@@ -215,4 +215,39 @@ pub(crate) async fn delete(
     }
     call.delete_doc(KIND_DEPLOYMENT, &doc_id).await?;
     Ok(OperationOutput::empty(op))
+}
+
+pub(crate) async fn update(
+    call: &Call<'_>,
+    op: &'static Operation,
+    input: Map<String, Value>,
+) -> Result<OperationOutput, AwsError> {
+    let req: UpdateDeploymentRequest = decode(input)?;
+    let api_id = required(req.rest_api_id, "updateDeploymentInput", "restApiId")?;
+    let id = required(req.deployment_id, "updateDeploymentInput", "deploymentId")?;
+    let _guard = call.service.writes.lock().await;
+    call.load_api(&api_id).await?;
+    let doc_id = deployment_doc_id(&api_id, &id);
+    let mut frozen: FrozenDeployment = call
+        .get_child(KIND_DEPLOYMENT, &doc_id)
+        .await?
+        .ok_or_else(deployment_not_found)?;
+    // Only the description is the deployment's own; the frozen definition never changes.
+    for patch in req.patch_operations.unwrap_or_default() {
+        let path = patch.path.as_deref().unwrap_or("");
+        match (patch.op.as_deref().unwrap_or(""), path) {
+            ("replace", "/description") => frozen.description = patch.value,
+            ("add" | "remove" | "replace" | "move" | "copy" | "test", _) => {
+                return Err(AwsError::bad_request(format!("Invalid patch path {path}")));
+            }
+            _ => {
+                return Err(AwsError::bad_request(
+                    "Invalid patch operation specified. Must be 'add'|'remove'|'replace'",
+                ));
+            }
+        }
+    }
+    call.put_child(KIND_DEPLOYMENT, &doc_id, &api_id, &frozen)
+        .await?;
+    OperationOutput::json(op, &frozen.public())
 }

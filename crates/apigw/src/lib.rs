@@ -11,6 +11,7 @@
 //! every edit atomic (cascading deletes included) with a single versioned write, and freezing a
 //! deployment is a copy. Deployments and stages are documents of their own.
 
+mod account;
 mod authorizer;
 mod deployment;
 mod doc;
@@ -23,6 +24,7 @@ mod responses;
 mod restapi;
 mod settings;
 mod stage;
+mod tags;
 mod update;
 
 use std::sync::Arc;
@@ -135,6 +137,12 @@ impl ApiGateway {
             "GetUsagePlanKey" => keys::get_usage_plan_key(&call, op, fields).await,
             "GetUsagePlanKeys" => keys::get_usage_plan_keys(&call, op, fields).await,
             "DeleteUsagePlanKey" => keys::delete_usage_plan_key(&call, op, fields).await,
+            "UpdateDeployment" => deployment::update(&call, op, fields).await,
+            "TagResource" => tags::tag_resource(&call, op, fields).await,
+            "UntagResource" => tags::untag_resource(&call, op, fields).await,
+            "GetTags" => tags::get_tags(&call, op, fields).await,
+            "GetAccount" => account::get_account(&call, op, fields).await,
+            "UpdateAccount" => account::update_account(&call, op, fields).await,
             "CreateDeployment" => deployment::create(&call, op, fields).await,
             "GetDeployment" => deployment::get(&call, op, fields).await,
             "GetDeployments" => deployment::list(&call, op, fields).await,
