@@ -20,6 +20,8 @@ pub(crate) struct RequestMeta {
     pub http_method: String,
     /// `(apiKey, apiKeyId)` for a method that requires a key and got a known one.
     pub api_key: Option<(String, String)>,
+    /// `$context.authorizer` once a Lambda authorizer let the request through.
+    pub authorizer: Option<Value>,
 }
 
 const MONTHS: [&str; 12] = [
@@ -112,6 +114,9 @@ pub(crate) fn request_context(
     map.insert("domainName".into(), meta.domain_name.clone().into());
     map.insert("deploymentId".into(), stage.deployment_id.clone().into());
     map.insert("apiId".into(), stage.api_id.clone().into());
+    if let Some(authorizer) = &meta.authorizer {
+        map.insert("authorizer".into(), authorizer.clone());
+    }
     Value::Object(map)
 }
 
@@ -121,7 +126,7 @@ pub(crate) fn proxy_request_context(
     method: &CompiledMethod,
     meta: &RequestMeta,
 ) -> Value {
-    json!({
+    let mut context = json!({
         "resourceId": method.resource_id,
         "resourcePath": method.resource_path,
         "httpMethod": meta.http_method,
@@ -138,7 +143,14 @@ pub(crate) fn proxy_request_context(
         "domainName": meta.domain_name,
         "deploymentId": stage.deployment_id,
         "apiId": stage.api_id,
-    })
+    });
+    // A Lambda authorizer's principal and context, with the latency AWS reports beside them.
+    if let (Some(Value::Object(granted)), Value::Object(map)) = (&meta.authorizer, &mut context) {
+        let mut authorizer = granted.clone();
+        authorizer.insert("integrationLatency".into(), 0.into());
+        map.insert("authorizer".into(), Value::Object(authorizer));
+    }
+    context
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub(crate) async fn run<'s>(
         path: target.path.clone(),
         http_method: request.method().as_str().to_owned(),
         api_key: None,
+        authorizer: None,
     };
     let Some(matched) = stage.router.at(&target.path, &meta.http_method) else {
         let request = ErrorRequest {
@@ -102,7 +103,7 @@ pub(crate) async fn run<'s>(
         None
     };
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
-    let exchange = Exchange {
+    let mut exchange = Exchange {
         stage,
         method,
         meta,
@@ -110,7 +111,15 @@ pub(crate) async fn run<'s>(
         path_parameters,
         body: request.into_body(),
     };
-    let response = match exchange.check_request(key) {
+    // A Lambda authorizer runs before the API key and throttling checks, as on AWS.
+    let checked = match crate::authorizer::run(&exchange, invoker).await {
+        Ok(granted) => {
+            exchange.meta.authorizer = granted;
+            exchange.check_request(key)
+        }
+        Err(refused) => Err(refused),
+    };
+    let response = match checked {
         Ok(()) => match (&stage.cache, &method.cache) {
             (Some(cache), Some(settings)) => {
                 cached(&exchange, cache, settings, invoker, http_client).await

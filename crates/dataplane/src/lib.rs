@@ -12,6 +12,7 @@
 //! 5. integration response: selection, response template, status and headers;
 //! 6. gateway responses for every failure, worded as AWS words them.
 
+mod authorizer;
 mod backend;
 mod cache;
 mod content;

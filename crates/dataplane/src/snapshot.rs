@@ -7,7 +7,7 @@ use std::time::Duration;
 use portico_core::arn::parse_lambda_integration_uri;
 use portico_core::{DeployedStage, StageKey};
 use portico_model::apigateway::{
-    GatewayResponse as GatewayResponseModel, Integration, IntegrationResponse, Method,
+    Authorizer, GatewayResponse as GatewayResponseModel, Integration, IntegrationResponse, Method,
     MethodSetting, RequestValidator, Resource, RestApi,
 };
 use portico_route::{Router, RouterBuilder};
@@ -73,6 +73,8 @@ pub struct CompiledMethod {
     pub throttle: Option<TokenBucket>,
     /// Caching, when the stage has a cache and the method's settings enable it.
     pub cache: Option<MethodCache>,
+    /// The Lambda authorizer of an `authorizationType: CUSTOM` method.
+    pub authorizer: Option<Arc<crate::authorizer::CompiledAuthorizer>>,
     pub integration: CompiledIntegration,
 }
 
@@ -322,6 +324,8 @@ struct Frozen {
     gateway_responses: BTreeMap<String, GatewayResponseModel>,
     #[serde(default, rename = "requestValidators")]
     request_validators: Vec<RequestValidator>,
+    #[serde(default)]
+    authorizers: Vec<Authorizer>,
 }
 
 fn compile_templates(
@@ -539,7 +543,7 @@ fn compile_integration(
 pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
     let frozen: Frozen = serde_json::from_value(deployed.deployment.clone()).unwrap_or_else(|e| {
         tracing::warn!(api = %key.api_id, stage = %key.stage_name, error = %e, "deployment is unreadable");
-        Frozen { id: String::new(), resources: Vec::new(), api: None, gateway_responses: BTreeMap::new(), request_validators: Vec::new() }
+        Frozen { id: String::new(), resources: Vec::new(), api: None, gateway_responses: BTreeMap::new(), request_validators: Vec::new(), authorizers: Vec::new() }
     });
     let variables: BTreeMap<String, String> = deployed
         .stage
@@ -553,6 +557,8 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         .unwrap_or_default();
     let cache = (deployed.stage.get("cacheClusterEnabled") == Some(&serde_json::Value::Bool(true)))
         .then(StageCache::default);
+    let authorizers =
+        crate::authorizer::compile_all(&frozen.authorizers, key, |uri| lambda_target(uri, key));
     let mut builder = RouterBuilder::new();
     for resource in &frozen.resources {
         let (Some(resource_id), Some(path)) = (&resource.id, &resource.path) else {
@@ -577,6 +583,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 } else {
                     None
                 },
+                authorizer: crate::authorizer::for_method(method, &authorizers, key),
                 integration: compile_integration(method, key, &variables, &where_),
             });
             if let Err(e) = builder.insert(path, verb, compiled) {
