@@ -25,11 +25,12 @@ mod restapi;
 mod settings;
 mod stage;
 mod tags;
+mod test_invoke;
 mod update;
 
 use std::sync::Arc;
 
-use portico_core::{AwsError, Scope, StageSink};
+use portico_core::{AwsError, MethodTester, Scope, StageSink};
 use portico_protocol::{OperationInput, OperationOutput};
 use portico_store::Store;
 
@@ -42,6 +43,8 @@ pub struct ApiGateway {
     /// Serializes this node's writes so read-modify-write of an API document does not race
     /// itself; other nodes are kept honest by the store's version check.
     writes: tokio::sync::Mutex<()>,
+    /// Runs TestInvokeMethod (the data plane); without one that operation is not available.
+    tester: Option<Arc<dyn MethodTester>>,
 }
 
 /// What an operation handler gets besides its input.
@@ -56,7 +59,14 @@ impl ApiGateway {
             store,
             sink,
             writes: tokio::sync::Mutex::new(()),
+            tester: None,
         }
+    }
+
+    /// Answers TestInvokeMethod through `tester`.
+    pub fn with_method_tester(mut self, tester: Arc<dyn MethodTester>) -> Self {
+        self.tester = Some(tester);
+        self
     }
 
     /// Runs one operation.
@@ -153,6 +163,7 @@ impl ApiGateway {
             "DeleteStage" => stage::delete(&call, op, fields).await,
             "UpdateStage" => stage::update(&call, op, fields).await,
             "FlushStageCache" => stage::flush_cache(&call, op, fields).await,
+            "TestInvokeMethod" => test_invoke::test_invoke_method(&call, op, fields).await,
             other => Err(AwsError::new(
                 "NotImplementedException",
                 501,

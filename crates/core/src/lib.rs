@@ -12,12 +12,14 @@ pub mod invoke;
 pub mod logsink;
 pub mod scope;
 pub mod stage;
+pub mod test_invoke;
 
 pub use error::AwsError;
 pub use invoke::{BoxFuture, InvocationType, InvokeRequest, InvokeResult, Invoker};
 pub use logsink::{FunctionLogSink, LogLine, LogTarget};
 pub use scope::Scope;
 pub use stage::{DeployedStage, StageKey, StageSink};
+pub use test_invoke::{MethodTester, TestInvokeRequest, TestInvokeResult};
 
 /// The account id Portico reports unless configured otherwise: the one the AWS documents use.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";

@@ -382,9 +382,9 @@ pub(crate) async fn http_custom(
     responses: &ResponseMapping,
 ) -> Result<Response<Bytes>, GatewayResponse> {
     let outgoing = custom_request(exchange, spec, mapping)?;
-    let backend = call(client, &outgoing, spec.timeout)
-        .await
-        .map_err(|e| e.into_gateway(&exchange.stage.api_id, &outgoing.uri))?;
+    let backend = exchange
+        .call_traced(client, &outgoing, spec.timeout)
+        .await?;
     let status = backend.status.to_string();
     exchange.map_response(
         responses,
@@ -416,9 +416,9 @@ pub(crate) async fn http_proxy(
     spec: &HttpSpec,
 ) -> Result<Response<Bytes>, GatewayResponse> {
     let outgoing = proxy_request(exchange, spec);
-    let backend = call(client, &outgoing, spec.timeout)
-        .await
-        .map_err(|e| e.into_gateway(&exchange.stage.api_id, &outgoing.uri))?;
+    let backend = exchange
+        .call_traced(client, &outgoing, spec.timeout)
+        .await?;
     let content_type = backend
         .headers
         .iter()

@@ -36,6 +36,8 @@ pub(crate) struct Exchange<'a> {
     pub parts: RequestParts,
     pub path_parameters: Vec<(&'a str, &'a str)>,
     pub body: Bytes,
+    /// The execution log, recorded only for `TestInvokeMethod` (see `test_invoke`).
+    pub log: Option<&'a crate::test_invoke::ExecutionLog>,
 }
 
 /// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
@@ -110,6 +112,7 @@ pub(crate) async fn run<'s>(
         parts,
         path_parameters,
         body: request.into_body(),
+        log: None,
     };
     // A Lambda authorizer runs before the API key and throttling checks, as on AWS.
     let checked = match crate::authorizer::run(&exchange, invoker).await {
@@ -202,7 +205,7 @@ async fn cached(
     Ok(response)
 }
 
-async fn integrate(
+pub(crate) async fn integrate(
     exchange: &Exchange<'_>,
     invoker: &dyn Invoker,
     http_client: &HttpClient,
@@ -245,6 +248,7 @@ async fn integrate(
         CompiledIntegration::Mock { request, responses } => mock(exchange, request, responses),
         CompiledIntegration::Unavailable { reason } => {
             tracing::warn!(api = %exchange.stage.api_id, resource = %exchange.method.resource_path, %reason, "Execution failed due to configuration error");
+            exchange.trace(|| format!("Execution failed due to configuration error: {reason}"));
             Err(GatewayResponse::internal_server_error())
         }
     }
@@ -253,7 +257,7 @@ async fn integrate(
 impl Exchange<'_> {
     /// The checks between routing and the integration, in AWS's order: API key and its usage
     /// plan (throttle, quota), stage throttling, then required parameters (request validator).
-    fn check_request(&self, key: Option<Option<&KeyUsage>>) -> Result<(), GatewayResponse> {
+    pub(crate) fn check_request(&self, key: Option<Option<&KeyUsage>>) -> Result<(), GatewayResponse> {
         // `Some(None)`: the method requires a key and none usable was presented.
         if let Some(key) = key {
             let Some(usage) = key.filter(|u| u.enabled) else {
@@ -296,6 +300,7 @@ impl Exchange<'_> {
     ) -> Result<RenderOutput, GatewayResponse> {
         let template = template.as_ref().map_err(|error| {
             tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: mapping template");
+            self.trace(|| format!("Execution failed due to configuration error: Unable to parse the mapping template: {error}"));
             GatewayResponse::internal_server_error()
         })?;
         let params = Params {
@@ -320,6 +325,7 @@ impl Exchange<'_> {
         };
         template.render(&input).map_err(|error| {
             tracing::warn!(api = %self.stage.api_id, %error, "Execution failed: mapping template could not be rendered");
+            self.trace(|| format!("Execution failed due to configuration error: Unable to render the mapping template: {error}"));
             GatewayResponse::internal_server_error()
         })
     }
@@ -463,6 +469,8 @@ impl Exchange<'_> {
             .is_some_and(|(_, v)| self.stage.is_binary(v));
         let Some(selected) = responses.select(selection) else {
             tracing::warn!(api = %self.stage.api_id, "Execution failed due to configuration error: No match for output mapping and no default output mapping configured");
+            // A Lambda answer is selected by its error message; its endpoint status is 200.
+            self.trace(|| format!("Execution failed due to configuration error: No match for output mapping and no default output mapping configured. Endpoint Response Status Code: {}", if lambda { "200" } else { selection.unwrap_or("200") }));
             return Err(GatewayResponse::internal_server_error());
         };
         let (content_type, rendered) =

@@ -14,6 +14,7 @@ use crate::gateway::GatewayResponse;
 use crate::integration::Exchange;
 use crate::proxy;
 use crate::snapshot::{LambdaTarget, RequestMapping, ResponseMapping};
+use crate::test_invoke::proxy_function_error;
 
 impl Exchange<'_> {
     /// What the gateway answers when Lambda refuses the call (unknown function, no
@@ -36,8 +37,18 @@ impl Exchange<'_> {
                 ),
                 "Execution failed due to configuration error: Invalid permissions on Lambda function"
             );
+            self.trace(|| {
+                "Execution failed due to configuration error: Invalid permissions on Lambda function"
+                    .to_owned()
+            });
         } else {
             tracing::warn!(api = %self.stage.api_id, %error, "Execution failed due to configuration error: the Lambda function could not be invoked");
+            self.trace(|| {
+                format!(
+                    "Execution failed due to configuration error: {}",
+                    error.message
+                )
+            });
         }
         GatewayResponse::internal_server_error()
     }
@@ -62,10 +73,22 @@ impl Exchange<'_> {
             source_arn: (!call.with_credentials).then(|| self.source_arn()),
             log_tail: false,
         };
+        let started = self.trace_clock();
+        if self.log.is_some() {
+            self.trace_lambda_request(&request);
+        }
         match tokio::time::timeout(call.timeout, invoker.invoke(request)).await {
-            Err(_) => Err(GatewayResponse::integration_timeout()),
+            Err(_) => {
+                self.trace(|| "Execution failed due to a timeout error".to_owned());
+                Err(GatewayResponse::integration_timeout())
+            }
             Ok(Err(error)) => Err(self.lambda_refused(&error, target)),
-            Ok(Ok(result)) => Ok(result),
+            Ok(Ok(result)) => {
+                if self.log.is_some() {
+                    self.trace_lambda_response(&result, started);
+                }
+                Ok(result)
+            }
         }
     }
 }
@@ -117,10 +140,15 @@ pub(crate) async fn lambda_proxy(
     let event = proxy::event(exchange);
     let result = exchange.invoke(invoker, call, Bytes::from(event)).await?;
     if result.function_error.is_some() {
+        exchange.trace(|| proxy_function_error(&result));
         return Err(GatewayResponse::bad_gateway());
     }
     let Some(parsed) = proxy::parse_response(&result.payload) else {
         tracing::warn!(api = %exchange.stage.api_id, "Execution failed due to configuration error: Malformed Lambda proxy response");
+        exchange.trace(|| {
+            "Execution failed due to configuration error: Malformed Lambda proxy response"
+                .to_owned()
+        });
         return Err(GatewayResponse::bad_gateway());
     };
     let content_type = parsed
@@ -128,7 +156,10 @@ pub(crate) async fn lambda_proxy(
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| "application/json".to_owned());
+        .unwrap_or_else(|| {
+            exchange.trace_content_type_defaulted();
+            "application/json".to_owned()
+        });
     // A base64 body is decoded only when the client's first Accept type is binary; otherwise
     // the base64 text itself is the body, as AWS answers.
     let body = if parsed.is_base64 && exchange.accepts_binary() {

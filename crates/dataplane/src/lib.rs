@@ -26,6 +26,7 @@ mod params;
 mod proxy;
 pub mod snapshot;
 pub mod target;
+mod test_invoke;
 pub mod throttle;
 mod usage;
 pub mod v2;

@@ -25,7 +25,7 @@ pub(crate) struct RequestParts {
 /// HTTP/1 header names arrive lower-cased from the parser; AWS hands integrations the
 /// client's spelling. Clients overwhelmingly send the canonical Title-Case form
 /// (`User-Agent`, `Content-Type`), which is what this restores.
-fn header_name(lower: &str) -> String {
+pub(crate) fn header_name(lower: &str) -> String {
     let mut out = String::with_capacity(lower.len());
     let mut upper = true;
     for c in lower.chars() {

@@ -89,7 +89,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(App {
         account_id: args.account_id.clone(),
         default_region: args.default_region.clone(),
-        apigw: ApiGateway::new(store.clone(), sink),
+        apigw: ApiGateway::new(store.clone(), sink).with_method_tester(dataplane.clone()),
         lambda: lambda.clone(),
         dataplane,
         apigateway_ops: OperationRouter::new(portico_model::apigateway::OPERATIONS),
