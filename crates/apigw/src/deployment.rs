@@ -45,6 +45,9 @@ pub(crate) struct FrozenDeployment {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub request_validators: Vec<RequestValidator>,
+    /// The models request validation checks bodies against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<portico_model::apigateway::Model>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<Authorizer>,
 }
@@ -105,6 +108,7 @@ pub(crate) async fn create(
         resources: doc.resources,
         gateway_responses: doc.gateway_responses,
         request_validators: doc.request_validators,
+        models: doc.models,
         authorizers: doc.authorizers,
     };
     call.put_child(

@@ -4,7 +4,7 @@ use portico_core::AwsError;
 use std::collections::BTreeMap;
 
 use portico_model::apigateway::{
-    Authorizer, GatewayResponse, Integration, Method, RequestValidator, Resource, RestApi,
+    Authorizer, GatewayResponse, Integration, Method, Model, RequestValidator, Resource, RestApi,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,10 @@ pub(crate) struct ApiDoc {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub request_validators: Vec<RequestValidator>,
+    /// Models (JSON Schemas) by creation order; documents written before models existed
+    /// load with none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<Model>,
     /// Lambda and Cognito authorizers, frozen with the rest at deployment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<Authorizer>,

@@ -17,6 +17,7 @@ mod deployment;
 mod doc;
 mod keys;
 mod method;
+mod model;
 mod page;
 mod persist;
 mod resource;
@@ -133,6 +134,11 @@ impl ApiGateway {
             "GetAuthorizers" => authorizer::list(&call, op, fields).await,
             "UpdateAuthorizer" => authorizer::update(&call, op, fields).await,
             "DeleteAuthorizer" => authorizer::delete(&call, op, fields).await,
+            "CreateModel" => model::create(&call, op, fields).await,
+            "GetModel" => model::get(&call, op, fields).await,
+            "GetModels" => model::list(&call, op, fields).await,
+            "UpdateModel" => model::update(&call, op, fields).await,
+            "DeleteModel" => model::delete(&call, op, fields).await,
             "CreateApiKey" => keys::create_api_key(&call, op, fields).await,
             "GetApiKey" => keys::get_api_key(&call, op, fields).await,
             "GetApiKeys" => keys::get_api_keys(&call, op, fields).await,

@@ -102,6 +102,7 @@ pub(crate) async fn put_method(
             "Invalid Request Validator identifier specified",
         ));
     }
+    crate::model::check_request_models(&doc, req.request_models.as_ref())?;
     let resource = doc.resource_mut(&at.resource_id)?;
     let methods = resource
         .resource_methods

@@ -93,6 +93,7 @@ pub(crate) async fn create(
             path: Some("/".to_owned()),
             ..Default::default()
         }],
+        models: crate::model::default_models(),
         ..Default::default()
     };
     let _guard = call.service.writes.lock().await;

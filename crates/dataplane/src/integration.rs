@@ -290,6 +290,10 @@ impl Exchange<'_> {
         if !missing.is_empty() {
             return Err(GatewayResponse::missing_parameters(&missing));
         }
+        if let Some(body) = &self.method.body_validation {
+            let content_type = self.parts.header("content-type");
+            body.check(&self.stage.api_id, content_type, &self.body)?;
+        }
         Ok(())
     }
 

@@ -29,6 +29,7 @@ pub mod target;
 mod test_invoke;
 pub mod throttle;
 mod usage;
+mod validate;
 pub mod v2;
 
 use std::collections::HashMap;

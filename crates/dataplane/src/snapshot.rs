@@ -68,6 +68,8 @@ pub struct CompiledMethod {
     pub http_method: String,
     /// Parameters a request validator requires, checked before the integration.
     pub required_parameters: Vec<RequiredParameter>,
+    /// Body validation against the method's request models, when its validator asks for it.
+    pub body_validation: Option<crate::validate::BodyValidation>,
     pub api_key_required: bool,
     /// The stage's throttling for this method (`methodSettings` for it, else `*/*`).
     pub throttle: Option<TokenBucket>,
@@ -559,6 +561,15 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         .then(StageCache::default);
     let authorizers =
         crate::authorizer::compile_all(&frozen.authorizers, key, |uri| lambda_target(uri, key));
+    // Models are read apart from `Frozen` so deployments made before models existed load.
+    let mut models = crate::validate::ModelSet::new(
+        &key.api_id,
+        &deployed
+            .deployment
+            .get("models")
+            .and_then(|v| serde_json::from_value::<Vec<portico_model::apigateway::Model>>(v.clone()).ok())
+            .unwrap_or_default(),
+    );
     let mut builder = RouterBuilder::new();
     for resource in &frozen.resources {
         let (Some(resource_id), Some(path)) = (&resource.id, &resource.path) else {
@@ -571,6 +582,12 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                 resource_path: path.clone(),
                 http_method: verb.clone(),
                 required_parameters: required_parameters(method, &frozen.request_validators),
+                body_validation: crate::validate::compile_for_method(
+                    method,
+                    &frozen.request_validators,
+                    &mut models,
+                    &where_,
+                ),
                 api_key_required: method.api_key_required == Some(true),
                 throttle: throttle(&method_settings, path, verb),
                 cache: if cache.is_some() {
