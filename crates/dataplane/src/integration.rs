@@ -257,7 +257,10 @@ pub(crate) async fn integrate(
 impl Exchange<'_> {
     /// The checks between routing and the integration, in AWS's order: API key and its usage
     /// plan (throttle, quota), stage throttling, then required parameters (request validator).
-    pub(crate) fn check_request(&self, key: Option<Option<&KeyUsage>>) -> Result<(), GatewayResponse> {
+    pub(crate) fn check_request(
+        &self,
+        key: Option<Option<&KeyUsage>>,
+    ) -> Result<(), GatewayResponse> {
         // `Some(None)`: the method requires a key and none usable was presented.
         if let Some(key) = key {
             let Some(usage) = key.filter(|u| u.enabled) else {
