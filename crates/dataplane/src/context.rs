@@ -20,6 +20,8 @@ pub(crate) struct RequestMeta {
     pub http_method: String,
     /// `(apiKey, apiKeyId)` for a method that requires a key and got a known one.
     pub api_key: Option<(String, String)>,
+    /// Who signed the request, on an `AWS_IAM` method.
+    pub caller: Option<crate::iam::Caller>,
     /// `$context.authorizer` once a Lambda authorizer let the request through.
     pub authorizer: Option<Value>,
 }
@@ -69,6 +71,13 @@ impl RequestMeta {
             "userAgent": self.user_agent,
             "user": null,
         });
+        if let (Some(caller), Value::Object(map)) = (&self.caller, &mut identity) {
+            map.insert("accessKey".into(), caller.access_key.clone().into());
+            map.insert("accountId".into(), caller.account_id.clone().into());
+            map.insert("caller".into(), caller.principal_id().into());
+            map.insert("user".into(), caller.principal_id().into());
+            map.insert("userArn".into(), caller.user_arn().into());
+        }
         if let (Some((key, id)), Value::Object(map)) = (&self.api_key, &mut identity) {
             map.insert("apiKey".into(), key.clone().into());
             map.insert("apiKeyId".into(), id.clone().into());

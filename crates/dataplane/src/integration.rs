@@ -59,6 +59,7 @@ pub(crate) async fn run<'s>(
     stage: &'s CompiledStage,
     invoker: &dyn Invoker,
     http_client: &HttpClient,
+    credentials: &dyn portico_sigv4::CredentialsProvider,
     target: InvokeTarget,
     request: Request<Bytes>,
     client: &ClientInfo,
@@ -76,6 +77,7 @@ pub(crate) async fn run<'s>(
         path: target.path.clone(),
         http_method: request.method().as_str().to_owned(),
         api_key: None,
+        caller: None,
         authorizer: None,
     };
     let Some(matched) = stage.router.at(&target.path, &meta.http_method) else {
@@ -94,6 +96,14 @@ pub(crate) async fn run<'s>(
     };
     let method: &'s CompiledMethod = matched.value;
     let mut meta = meta;
+    // AWS_IAM: the signature is checked first, on the request exactly as received.
+    match crate::iam::authenticate(stage, method, &request, credentials) {
+        Ok(caller) => meta.caller = caller,
+        Err(refused) => {
+            let params: Vec<(&str, &str)> = matched.params.iter().collect();
+            return crate::iam::refuse(stage, method, &meta, &parts, &params, refused);
+        }
+    }
     let key = if method.api_key_required {
         let presented = parts.header("x-api-key");
         let usage = presented.and_then(|v| stage.api_keys.get(v).map(|u| (v, u)));

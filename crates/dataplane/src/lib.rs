@@ -19,6 +19,7 @@ mod content;
 mod context;
 mod custom;
 mod gateway;
+mod iam;
 mod integration;
 mod lambda;
 mod mapping;
@@ -39,6 +40,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{Request, Response};
 use portico_core::{DeployedStage, Invoker, StageKey, StageSink};
+pub use portico_sigv4::{CredentialsProvider, StaticCredentials};
 
 pub use gateway::GatewayResponse;
 use snapshot::CompiledStage;
@@ -53,6 +55,8 @@ pub struct DataPlane {
     invoker: Arc<dyn Invoker>,
     /// One pooled client for every HTTP and HTTP_PROXY integration.
     http_client: backend::HttpClient,
+    /// The keys `AWS_IAM` methods accept signatures from (see `iam`).
+    credentials: Arc<dyn CredentialsProvider>,
 }
 
 /// Facts about the connection a request came in on.
@@ -68,7 +72,15 @@ impl DataPlane {
             stages: ArcSwap::from_pointee(HashMap::new()),
             invoker,
             http_client: backend::client(),
+            credentials: Arc::new(StaticCredentials::new()),
         }
+    }
+
+    /// Sets the keys `AWS_IAM` methods accept; without any, every signed request to such a
+    /// method is answered as an unknown key.
+    pub fn with_credentials(mut self, credentials: Arc<dyn CredentialsProvider>) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// Serves one request addressed to a deployed API.
@@ -96,6 +108,7 @@ impl DataPlane {
             &stage,
             self.invoker.as_ref(),
             &self.http_client,
+            self.credentials.as_ref(),
             target,
             request,
             client,

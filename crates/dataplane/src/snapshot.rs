@@ -71,6 +71,8 @@ pub struct CompiledMethod {
     /// Body validation against the method's request models, when its validator asks for it.
     pub body_validation: Option<crate::validate::BodyValidation>,
     pub api_key_required: bool,
+    /// `authorizationType: AWS_IAM`: requests must be SigV4-signed (see `iam`).
+    pub aws_iam: bool,
     /// The stage's throttling for this method (`methodSettings` for it, else `*/*`).
     pub throttle: Option<TokenBucket>,
     /// Caching, when the stage has a cache and the method's settings enable it.
@@ -589,6 +591,7 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
                     &where_,
                 ),
                 api_key_required: method.api_key_required == Some(true),
+                aws_iam: method.authorization_type.as_deref() == Some("AWS_IAM"),
                 throttle: throttle(&method_settings, path, verb),
                 cache: if cache.is_some() {
                     method_cache(

@@ -76,7 +76,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.set_account_concurrency_limit(args.account_concurrency);
     let logs = Logs::new();
     let invoker: Arc<dyn Invoker> = lambda.clone();
-    let dataplane = Arc::new(DataPlane::new(invoker));
+    let iam_keys = args.iam_credentials();
+    tracing::info!(access_keys = ?iam_keys.access_key_ids().collect::<Vec<_>>(), "keys AWS_IAM methods accept");
+    let dataplane = Arc::new(DataPlane::new(invoker).with_credentials(Arc::new(iam_keys)));
     let sink: Arc<dyn StageSink> = dataplane.clone();
     let stages = portico_apigw::publish_all_stages(store.as_ref(), sink.as_ref())
         .await
