@@ -241,6 +241,29 @@ def test_custom_lambda_with_the_seed_function(aws, tmp_path):
     assert f"x-amzn-lambda-integration-tag={request_id}," in got["log"]
 
 
+def test_lambda_without_permission(aws, tmp_path):
+    zip_path = write_zip(tmp_path, "python3.12")
+    aws.json("lambda", "create-function", "--function-name", "TestInvokeNoGrant",
+             "--runtime", "python3.12", "--handler", "lambda_function.lambda_handler",
+             "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
+             "--zip-file", f"fileb://{zip_path}")
+    api_id, root = new_api(aws, "ti-no-grant")
+    base = ["--rest-api-id", api_id, "--resource-id", root, "--http-method", "GET"]
+    aws.json("apigateway", "put-method", *base, "--authorization-type", "NONE")
+    aws.json("apigateway", "put-integration", *base, "--type", "AWS",
+             "--integration-http-method", "POST", "--uri", LAMBDA_URI.format("TestInvokeNoGrant"),
+             "--request-templates", json.dumps({"application/json": SEED_TEMPLATE}))
+    got = run_test_invoke(aws, api_id, root, "/?greeter=me")
+    assert got["status"] == 500
+    assert got["body"] == '{"message": "Internal server error"}'
+    _, messages = log_messages(got["log"])
+    assert messages[-2:] == [
+        "Execution failed due to configuration error: Invalid permissions on Lambda function",
+        "Method completed with status: 500",
+    ]
+    assert messages[-3] == f"Sending request to {INVOKE_URL.format('TestInvokeNoGrant')}"
+
+
 PROXY_FUNCTION = '''
 import json
 
