@@ -494,6 +494,7 @@ async fn run(
             "test-invoke-api-key".to_owned(),
             "test-invoke-api-key-id".to_owned(),
         )),
+        caller: None,
         authorizer: None,
     };
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
