@@ -30,8 +30,8 @@ pub mod target;
 mod test_invoke;
 pub mod throttle;
 mod usage;
-mod validate;
 pub mod v2;
+mod validate;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +55,8 @@ pub struct DataPlane {
     invoker: Arc<dyn Invoker>,
     /// One pooled client for every HTTP and HTTP_PROXY integration.
     http_client: backend::HttpClient,
+    /// Usage-plan quota counters, kept across stage recompiles.
+    quotas: usage::QuotaCounters,
     /// The keys `AWS_IAM` methods accept signatures from (see `iam`).
     credentials: Arc<dyn CredentialsProvider>,
 }
@@ -72,6 +74,7 @@ impl DataPlane {
             stages: ArcSwap::from_pointee(HashMap::new()),
             invoker,
             http_client: backend::client(),
+            quotas: usage::QuotaCounters::default(),
             credentials: Arc::new(StaticCredentials::new()),
         }
     }
@@ -128,7 +131,9 @@ impl DataPlane {
 
 impl StageSink for DataPlane {
     fn publish(&self, key: StageKey, deployed: DeployedStage) {
-        let compiled = Arc::new(snapshot::compile(&key, &deployed));
+        let mut stage = snapshot::compile(&key, &deployed);
+        self.quotas.adopt(&mut stage.api_keys);
+        let compiled = Arc::new(stage);
         self.stages.rcu(|current| {
             let mut next = StageMap::clone(current);
             next.insert(

@@ -569,7 +569,9 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         &deployed
             .deployment
             .get("models")
-            .and_then(|v| serde_json::from_value::<Vec<portico_model::apigateway::Model>>(v.clone()).ok())
+            .and_then(|v| {
+                serde_json::from_value::<Vec<portico_model::apigateway::Model>>(v.clone()).ok()
+            })
             .unwrap_or_default(),
     );
     let mut builder = RouterBuilder::new();

@@ -2,9 +2,15 @@
 //! and per method) and quota. The control plane publishes them inside the stage document
 //! (member `porticoUsagePlans`); they are compiled with the stage, and each key's counters
 //! are its own (no state shared between keys).
+//!
+//! Quota counters outlive the compiled stage: a stage is recompiled on every redeploy and on
+//! every key or plan change, and AWS does not forgive a key its used quota for either.
+//! [`QuotaCounters`] holds them by usage plan, key and quota period; each freshly compiled
+//! stage adopts the counters already running, so every stage of a plan also counts against
+//! one quota per key, as AWS counts it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
@@ -44,7 +50,7 @@ struct PublishedPlan {
 }
 
 /// The calendar period a quota counts in (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Day,
     Week,
@@ -64,14 +70,17 @@ impl Period {
     }
 }
 
+/// `(period index, used)`; `None` until the first request.
+type Counter = Arc<Mutex<Option<(i64, i64)>>>;
+
 /// Requests counted against a key's quota in the current period.
 #[derive(Debug)]
 pub struct Quota {
     limit: i64,
     period: Period,
     offset: i64,
-    /// `(period index, used)`; `None` until the first request.
-    state: Mutex<Option<(i64, i64)>>,
+    /// Shared with the [`QuotaCounters`] entry for the plan, key and period.
+    state: Counter,
 }
 
 impl Quota {
@@ -97,6 +106,8 @@ impl Quota {
 /// One API key as a stage sees it.
 pub struct KeyUsage {
     pub key_id: String,
+    /// The usage plan that gives this stage the key.
+    pub plan_id: String,
     pub enabled: bool,
     throttle: Option<TokenBucket>,
     method_throttle: HashMap<String, TokenBucket>,
@@ -125,11 +136,12 @@ pub fn compile(stage: &serde_json::Value) -> HashMap<String, KeyUsage> {
                         _ => Period::Month,
                     },
                     offset: q.offset.unwrap_or(0),
-                    state: Mutex::new(None),
+                    state: Arc::default(),
                 })
             });
             let usage = KeyUsage {
                 key_id: key.id,
+                plan_id: plan.id.clone(),
                 enabled: key.enabled,
                 throttle: plan.throttle.as_ref().and_then(bucket),
                 method_throttle: plan
@@ -148,6 +160,32 @@ pub fn compile(stage: &serde_json::Value) -> HashMap<String, KeyUsage> {
         }
     }
     keys
+}
+
+/// Quota counters by usage plan, API key and quota period, kept by the data plane across
+/// stage recompiles. Entries live as long as the data plane: one small counter per plan and
+/// key ever published.
+#[derive(Default)]
+pub struct QuotaCounters {
+    /// By usage plan id, key id and period.
+    counters: Mutex<HashMap<(String, String, Period), Counter>>,
+}
+
+impl QuotaCounters {
+    /// Points the quotas of a freshly compiled stage's keys at the counters already running
+    /// for the same plan, key and period (registering new ones otherwise).
+    pub fn adopt(&self, keys: &mut HashMap<String, KeyUsage>) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for usage in keys.values_mut() {
+            if let Some(quota) = usage.quota.as_mut() {
+                let id = (usage.plan_id.clone(), usage.key_id.clone(), quota.period);
+                quota.state = counters
+                    .entry(id)
+                    .or_insert_with(|| quota.state.clone())
+                    .clone();
+            }
+        }
+    }
 }
 
 impl KeyUsage {
@@ -206,12 +244,44 @@ mod tests {
     }
 
     #[test]
+    fn quota_counts_survive_a_recompile() {
+        let stage = |limit: i64, period: &str| {
+            json!({"porticoUsagePlans": [{
+                "id": "p1", "quota": {"limit": limit, "period": period},
+                "keys": [{"id": "k1", "value": "v1", "enabled": true}]
+            }]})
+        };
+        let counters = QuotaCounters::default();
+        let mut first = compile(&stage(2, "DAY"));
+        counters.adopt(&mut first);
+        assert!(first["v1"].admit("/GET").is_ok());
+        // Recompiled (a redeploy, or the limit raised): the request already made still counts.
+        let mut second = compile(&stage(3, "DAY"));
+        counters.adopt(&mut second);
+        assert!(second["v1"].admit("/GET").is_ok());
+        assert!(second["v1"].admit("/GET").is_ok());
+        assert_eq!(
+            second["v1"].admit("/GET").unwrap_err().response_type,
+            "QUOTA_EXCEEDED"
+        );
+        // The old compilation, still serving in-flight requests, shares the counter.
+        assert!(first["v1"].admit("/GET").is_err());
+        // A new period kind is a new quota.
+        let mut weekly = compile(&stage(1, "WEEK"));
+        counters.adopt(&mut weekly);
+        assert!(weekly["v1"].admit("/GET").is_ok());
+        // Without adoption a compilation counts from zero (what used to happen).
+        let fresh = compile(&stage(1, "DAY"));
+        assert!(fresh["v1"].admit("/GET").is_ok());
+    }
+
+    #[test]
     fn quota_periods_reset() {
         let q = Quota {
             limit: 1,
             period: Period::Day,
             offset: 0,
-            state: Mutex::new(None),
+            state: Arc::default(),
         };
         assert!(q.try_count_at(datetime!(2024-03-01 23:59 UTC)));
         assert!(!q.try_count_at(datetime!(2024-03-01 23:59:59 UTC)));
