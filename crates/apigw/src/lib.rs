@@ -18,6 +18,7 @@ mod doc;
 mod keys;
 mod method;
 mod model;
+mod openapi;
 mod page;
 mod persist;
 mod resource;
@@ -82,6 +83,8 @@ impl ApiGateway {
         };
         let op = input.operation;
         let fields = input.input;
+        // ImportRestApi and PutRestApi carry the definition as a raw (blob) body.
+        let body = &input.payload;
         match op.name {
             "CreateRestApi" => restapi::create(&call, op, fields).await,
             "GetRestApi" => restapi::get(&call, op, fields).await,
@@ -159,6 +162,9 @@ impl ApiGateway {
             "GetTags" => tags::get_tags(&call, op, fields).await,
             "GetAccount" => account::get_account(&call, op, fields).await,
             "UpdateAccount" => account::update_account(&call, op, fields).await,
+            "ImportRestApi" => openapi::import_rest_api(&call, op, fields, body).await,
+            "PutRestApi" => openapi::put_rest_api(&call, op, fields, body).await,
+            "GetExport" => openapi::get_export(&call, op, fields).await,
             "CreateDeployment" => deployment::create(&call, op, fields).await,
             "GetDeployment" => deployment::get(&call, op, fields).await,
             "GetDeployments" => deployment::list(&call, op, fields).await,
