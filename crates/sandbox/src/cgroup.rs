@@ -11,9 +11,10 @@
 //! - otherwise limits are not enforced and `Max Memory Used` stays a measurement (`/proc`).
 //!
 //! Each environment then gets `portico-env-{uuid}` with `memory.max` = the function's
-//! `MemorySize` and `memory.swap.max` = 0; the runtime joins it between fork and exec, so no
-//! instruction of user code runs outside it. A kill by the kernel's OOM killer shows in
-//! `memory.events` (`oom_kill`), which turns `signal: killed` into `Runtime.OutOfMemory`.
+//! `MemorySize`, `memory.swap.max` = 0 and `memory.oom.group` = 1; the runtime joins it between
+//! fork and exec, so no instruction of user code runs outside it. A kill by the kernel's OOM
+//! killer shows in `memory.events` (`oom_kill`), which turns the runtime's exit into
+//! `Runtime.OutOfMemory`.
 
 use std::ffi::CString;
 use std::io;
@@ -175,10 +176,10 @@ impl EnvCgroup {
         let bytes = u64::from(memory_mb) * 1024 * 1024;
         put("memory.max", &bytes.to_string())?;
         // Absent when the kernel has no swap accounting; then there is no swap to forbid.
-        match put("memory.swap.max", "0") {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        optional(put("memory.swap.max", "0"))?;
+        // One OOM kill takes the whole environment down, as in Lambda, instead of leaving a
+        // shell bootstrap alive without the child that held the memory (kernels 4.19+).
+        optional(put("memory.oom.group", "1"))
     }
 
     /// The `cgroup.procs` path for the child to join between fork and exec.
@@ -210,6 +211,14 @@ impl Drop for EnvCgroup {
             }
         }
         tracing::debug!(cgroup = %self.dir.display(), "environment cgroup still busy; left behind");
+    }
+}
+
+/// A write to a control file the kernel may not have.
+fn optional(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -344,6 +353,7 @@ mod tests {
         for f in [
             "memory.max",
             "memory.swap.max",
+            "memory.oom.group",
             "memory.events",
             "memory.peak",
         ] {
@@ -358,6 +368,10 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.join("memory.swap.max")).unwrap(),
             "0"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("memory.oom.group")).unwrap(),
+            "1"
         );
         assert_eq!(
             cg.procs_path().to_str().unwrap(),
@@ -377,6 +391,7 @@ mod tests {
         for f in [
             "memory.max",
             "memory.swap.max",
+            "memory.oom.group",
             "memory.events",
             "memory.peak",
         ] {
