@@ -1,11 +1,13 @@
 //! `HTTP` and `HTTP_PROXY` integrations: the request sent to the backend, the call itself
-//! (one shared pooled client; plain `http://` backends), and the response rules.
+//! (one shared pooled client for `http://` and `https://` backends; TLS in [`crate::tls`]),
+//! and the response rules.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -17,19 +19,41 @@ use crate::integration::{Exchange, trace_id};
 use crate::mapping::{Inputs, RequestParameter, Target, UriPart, evaluate};
 use crate::snapshot::{HttpSpec, RequestMapping, ResponseMapping};
 
-/// The pooled client every HTTP integration shares.
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The pooled client every HTTP integration shares. Connections made without verifying the
+/// certificate's issuer (`insecureSkipVerification`) are pooled apart, so a request that
+/// requires verification never reuses one.
+#[derive(Clone)]
+pub(crate) struct HttpClient {
+    verified: Pool,
+    skip_ca: Pool,
+}
 
 /// Largest backend response read (API Gateway's payload limit).
 const MAX_RESPONSE: usize = 10 * 1024 * 1024;
 
-pub(crate) fn client() -> HttpClient {
+fn pool(tls: rustls::ClientConfig) -> Pool {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    // The TLS layer decides the scheme; the TCP connector must accept `https://` URIs.
+    connector.enforce_http(false);
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
         .http1_title_case_headers(true)
         .build(connector)
+}
+
+pub(crate) fn client() -> HttpClient {
+    HttpClient {
+        verified: pool(crate::tls::verifying_config()),
+        skip_ca: pool(crate::tls::skip_ca_config()),
+    }
 }
 
 /// Characters escaped in query values the gateway writes (RFC 3986 unreserved kept).
@@ -84,6 +108,8 @@ pub(crate) struct Outgoing {
     pub uri: String,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// `tlsConfig.insecureSkipVerification`: accept a certificate no trusted CA issued.
+    pub skip_ca_verification: bool,
 }
 
 /// Values of the request parameters, by target, after evaluation.
@@ -238,6 +264,7 @@ pub(crate) fn custom_request(
         uri: build_uri(&spec.uri, &mapped.path, &mapped.query),
         headers,
         body,
+        skip_ca_verification: spec.skip_ca_verification,
     })
 }
 
@@ -290,6 +317,7 @@ pub(crate) fn proxy_request(exchange: &Exchange<'_>, spec: &HttpSpec) -> Outgoin
         uri: build_uri(&spec.uri, &mapped.path, &query),
         headers,
         body: exchange.body.clone(),
+        skip_ca_verification: spec.skip_ca_verification,
     }
 }
 
@@ -297,7 +325,8 @@ pub(crate) fn proxy_request(exchange: &Exchange<'_>, spec: &HttpSpec) -> Outgoin
 #[derive(Debug)]
 pub(crate) enum BackendError {
     Timeout,
-    /// Connection refused, DNS failure, malformed answer, unsupported scheme...
+    /// Connection refused, DNS failure, TLS handshake or certificate failure, malformed
+    /// answer, unsupported scheme...
     Failed(String),
 }
 
@@ -318,11 +347,6 @@ impl BackendError {
 }
 
 fn to_request(outgoing: &Outgoing) -> Result<Request<Full<Bytes>>, BackendError> {
-    if outgoing.uri.starts_with("https://") {
-        return Err(BackendError::Failed(
-            "https:// backends are not supported by this gateway".to_owned(),
-        ));
-    }
     let mut request = Request::builder()
         .method(outgoing.method.as_str())
         .uri(outgoing.uri.as_str())
@@ -347,8 +371,13 @@ pub(crate) async fn call(
     timeout: Duration,
 ) -> Result<BackendResponse, BackendError> {
     let request = to_request(outgoing)?;
+    let pool = if outgoing.skip_ca_verification {
+        &client.skip_ca
+    } else {
+        &client.verified
+    };
     let exchange = async {
-        let response = client
+        let response = pool
             .request(request)
             .await
             .map_err(|e| BackendError::Failed(format!("{e:?}")))?;
@@ -490,16 +519,21 @@ mod tests {
     }
 
     #[test]
-    fn https_is_refused_without_a_connection() {
+    fn https_uris_make_requests() {
         let outgoing = Outgoing {
             method: "GET".into(),
-            uri: "https://example.com/".into(),
-            headers: vec![],
+            uri: "https://example.com/a?b=1".into(),
+            headers: vec![("X-A".into(), "1".into())],
             body: Bytes::new(),
+            skip_ca_verification: false,
         };
-        assert!(matches!(
-            to_request(&outgoing),
-            Err(BackendError::Failed(_))
-        ));
+        let request = to_request(&outgoing).unwrap();
+        assert_eq!(request.uri().scheme_str(), Some("https"));
+        assert_eq!(request.headers()["x-a"], "1");
+        let bad = Outgoing {
+            uri: "not a uri".into(),
+            ..outgoing
+        };
+        assert!(matches!(to_request(&bad), Err(BackendError::Failed(_))));
     }
 }

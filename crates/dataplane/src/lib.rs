@@ -29,6 +29,7 @@ pub mod snapshot;
 pub mod target;
 mod test_invoke;
 pub mod throttle;
+mod tls;
 mod usage;
 pub mod v2;
 mod validate;

@@ -236,6 +236,8 @@ pub struct HttpSpec {
     pub method: Option<String>,
     pub timeout: Duration,
     pub parameters: Vec<RequestParameter>,
+    /// `tlsConfig.insecureSkipVerification`.
+    pub skip_ca_verification: bool,
 }
 
 /// `passthroughBehavior`.
@@ -453,6 +455,11 @@ fn http_spec(
         uri: compile_uri(integration.uri.as_deref().unwrap_or(""), variables),
         method: integration.http_method.clone(),
         timeout,
+        skip_ca_verification: integration
+            .tls_config
+            .as_ref()
+            .and_then(|t| t.insecure_skip_verification)
+            == Some(true),
         parameters: compile_request_parameters(
             integration.request_parameters.as_ref(),
             variables,

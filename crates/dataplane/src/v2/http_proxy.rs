@@ -217,6 +217,8 @@ pub(crate) fn outgoing(
         uri: url,
         headers,
         body: inputs.body.clone(),
+        // HTTP APIs have no `insecureSkipVerification`: public backends are always verified.
+        skip_ca_verification: false,
     }
 }
 
