@@ -89,9 +89,11 @@ impl Pool {
         };
         let outcome = environment.invoke(input).await;
         let log_tail = want_log.then(|| environment.last_log().tail(LOG_TAIL_BYTES));
-        // A failed invocation has already killed its environment; only live ones go back, and
-        // only to a pool whose code is still current.
-        if !matches!(outcome, InvokeOutcome::Failed { .. }) && environment.is_alive() {
+        // A failed invocation has already killed its environment; the others go back, to a
+        // pool whose code is still current. One whose runtime exited after answering is
+        // respawned by its next invocation, so asking the kernel here would only cost a
+        // system call per invocation.
+        if !matches!(outcome, InvokeOutcome::Failed { .. }) {
             if self.retired.load(Ordering::Acquire) {
                 tokio::spawn(environment.shutdown());
             } else if let Ok(mut idle) = self.idle.lock() {

@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => {
-            telemetry::init(&args.log_level)?;
+            let _log = telemetry::init(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(args.worker_threads())
                 .enable_all()

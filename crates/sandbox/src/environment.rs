@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::cgroup::{self, EnvCgroup, MemoryMode};
 use crate::launcher::{Launcher, RuntimeKind};
-use crate::log::{self, InvocationLog, OutputPump, Report};
+use crate::log::{self, InvocationLog, MemoryProbe, OutputPump, Report};
 use crate::process::{self, describe_exit, signal_group};
 use crate::{FunctionSpec, InvokeInput, InvokeOutcome, RESPONSE_TOO_LARGE_MESSAGE};
 
@@ -292,6 +292,8 @@ pub struct Environment {
     /// Reported once, on the first invocation after a cold start.
     init_reported: bool,
     dead: Option<Death>,
+    /// Reads the runtime's peak memory for `REPORT` lines.
+    memory: MemoryProbe,
 }
 
 impl Environment {
@@ -341,6 +343,7 @@ impl Environment {
             init_duration: None,
             init_reported: false,
             dead: None,
+            memory: MemoryProbe::default(),
         })
     }
 
@@ -537,7 +540,7 @@ impl Environment {
                 .as_ref()
                 .and_then(EnvCgroup::peak_bytes)
                 .map_or_else(
-                    || log::max_memory_used_mb(self.rt.pid),
+                    || self.memory.max_used_mb(self.rt.pid),
                     |b| b.div_ceil(1024 * 1024),
                 ),
             init_duration,

@@ -46,6 +46,13 @@ impl InvocationLog {
         self.dropped = 0;
     }
 
+    /// Takes the kept lines by value, oldest first, leaving the log empty; its buffer is kept
+    /// for the next invocation.
+    pub fn drain(&mut self) -> impl Iterator<Item = String> + '_ {
+        self.bytes = 0;
+        self.lines.drain(..)
+    }
+
     /// The kept lines, oldest first.
     pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.lines.iter().map(String::as_str)
@@ -234,17 +241,103 @@ pub(crate) fn report_line(request_id: &str, r: &Report) -> String {
     s
 }
 
-/// Peak resident memory of a process in MB (`VmHWM`), 0 if unknown.
-pub(crate) fn max_memory_used_mb(pid: Option<u32>) -> u64 {
-    let Some(pid) = pid else { return 0 };
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return 0;
-    };
+/// Measures a runtime's peak resident memory (`VmHWM`) for the `REPORT` line, cheaply.
+///
+/// Generating `/proc/PID/status` costs the kernel several microseconds, more than the rest of a
+/// warm invocation's bookkeeping, so it is not read every time. Each invocation reads the much
+/// cheaper `statm` (current resident pages) from a file kept open; `status` is re-read only when
+/// the resident size is above the last peak seen, or once [`STATUS_REFRESH`] has passed. The
+/// figure is exact whenever memory grows; a peak that came and went inside one invocation shows
+/// on a report within a second.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryProbe {
+    open: Option<ProbeFiles>,
+}
+
+#[derive(Debug)]
+struct ProbeFiles {
+    pid: u32,
+    statm: std::fs::File,
+    status: std::fs::File,
+    peak_kb: u64,
+    status_read_at: Option<std::time::Instant>,
+}
+
+/// How stale the `status` peak may get while resident memory does not grow.
+const STATUS_REFRESH: Duration = Duration::from_secs(1);
+
+impl MemoryProbe {
+    /// The peak resident memory of `pid` in MB, 0 if unknown.
+    pub(crate) fn max_used_mb(&mut self, pid: Option<u32>) -> u64 {
+        let Some(pid) = pid else { return 0 };
+        if self.open.as_ref().is_none_or(|files| files.pid != pid) {
+            self.open = ProbeFiles::open(pid);
+        }
+        let Some(files) = self.open.as_mut() else {
+            return 0;
+        };
+        let resident_kb = files.resident_kb().unwrap_or(0);
+        let stale = files
+            .status_read_at
+            .is_none_or(|at| at.elapsed() >= STATUS_REFRESH);
+        if (resident_kb > files.peak_kb || stale)
+            && let Some(peak_kb) = files.status_peak_kb()
+        {
+            files.peak_kb = peak_kb;
+            files.status_read_at = Some(std::time::Instant::now());
+        }
+        files.peak_kb.max(resident_kb).div_ceil(1024)
+    }
+}
+
+impl ProbeFiles {
+    fn open(pid: u32) -> Option<Self> {
+        Some(Self {
+            pid,
+            statm: std::fs::File::open(format!("/proc/{pid}/statm")).ok()?,
+            status: std::fs::File::open(format!("/proc/{pid}/status")).ok()?,
+            peak_kb: 0,
+            status_read_at: None,
+        })
+    }
+
+    /// Resident size from `statm` (its second field, in pages).
+    fn resident_kb(&self) -> Option<u64> {
+        let mut buf = [0u8; 256];
+        let n = std::os::unix::fs::FileExt::read_at(&self.statm, &mut buf, 0).ok()?;
+        let pages: u64 = std::str::from_utf8(&buf[..n])
+            .ok()?
+            .split_ascii_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(pages * page_size_kb())
+    }
+
+    /// `VmHWM` from `status`, in one read: it sits well within the first 4 KB.
+    fn status_peak_kb(&self) -> Option<u64> {
+        let mut buf = [0u8; 4096];
+        let n = std::os::unix::fs::FileExt::read_at(&self.status, &mut buf, 0).ok()?;
+        parse_vm_hwm_kb(&String::from_utf8_lossy(&buf[..n]))
+    }
+}
+
+fn parse_vm_hwm_kb(status: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb.div_ceil(1024))
+}
+
+fn page_size_kb() -> u64 {
+    static PAGE_KB: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *PAGE_KB.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|b| u64::try_from(b).ok())
+            .map_or(4, |b| (b / 1024).max(1))
+    })
 }
 
 /// `YYYY/MM/DD` of now (UTC), for `AWS_LAMBDA_LOG_STREAM_NAME`.
@@ -347,6 +440,26 @@ mod tests {
             report_line("abc", &r),
             "REPORT RequestId: abc\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tStatus: timeout"
         );
+    }
+
+    #[test]
+    fn vm_hwm_is_read_from_status() {
+        let status = "Name:\tnode\nVmPeak:\t  1000 kB\nVmHWM:\t   52344 kB\nVmRSS:\t 40000 kB\n";
+        assert_eq!(parse_vm_hwm_kb(status), Some(52344));
+        assert_eq!(parse_vm_hwm_kb("Name:\tnode\n"), None);
+    }
+
+    #[test]
+    fn probe_reports_this_process_peak_and_follows_a_new_pid() {
+        let mut probe = MemoryProbe::default();
+        let me = std::process::id();
+        let mb = probe.max_used_mb(Some(me));
+        assert!(mb > 0, "a running process has resident memory");
+        // A second reading never goes down.
+        assert!(probe.max_used_mb(Some(me)) >= mb);
+        assert_eq!(probe.max_used_mb(None), 0);
+        // A pid that does not exist reads as unknown rather than failing.
+        assert_eq!(probe.max_used_mb(Some(u32::MAX - 1)), 0);
     }
 
     #[test]

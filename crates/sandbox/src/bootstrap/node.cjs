@@ -139,19 +139,27 @@ function framedChannel(file) {
   s.on('error', (e) => fail(e));
   s.on('close', () => fail(new Error('runtime channel closed')));
   s.unref();
-  const send = (kind, meta, payload) =>
-    new Promise((resolve) => {
-      const m = Buffer.from(meta || '', 'utf8');
-      const p = Buffer.from(payload || '', 'utf8');
-      const head = Buffer.allocUnsafe(7);
-      head.writeUInt32BE(3 + m.length + p.length, 0);
-      head[4] = kind;
-      head.writeUInt16BE(m.length, 5);
-      s.write(Buffer.concat([head, m, p]), () => resolve());
-    });
+  // One buffer per frame. A response is written without waiting for the write to complete:
+  // frames leave in order, and a broken socket ends the runtime through the 'error'/'close'
+  // handlers. Errors wait for it, because the runtime may exit right after reporting one.
+  const send = (kind, meta, payload, settled) => {
+    const ml = meta ? Buffer.byteLength(meta, 'utf8') : 0;
+    const pl = payload ? Buffer.byteLength(payload, 'utf8') : 0;
+    const frame = Buffer.allocUnsafe(7 + ml + pl);
+    frame.writeUInt32BE(3 + ml + pl, 0);
+    frame[4] = kind;
+    frame.writeUInt16BE(ml, 5);
+    if (ml) frame.write(meta, 7, 'utf8');
+    if (pl) frame.write(payload, 7 + ml, 'utf8');
+    if (!settled) {
+      s.write(frame);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => s.write(frame, () => resolve()));
+  };
   return {
-    ready: () => send(READY),
-    initError: (doc, type) => send(INIT_ERROR, type, doc),
+    ready: () => send(READY, '', '', true),
+    initError: (doc, type) => send(INIT_ERROR, type, doc, true),
     next: () =>
       new Promise((resolve) => {
         const got = (f) => {
@@ -162,8 +170,8 @@ function framedChannel(file) {
         s.ref();
         fwaiter = got;
       }),
-    respond: (id, body) => send(RESPONSE, '', body),
-    error: (id, doc, type) => send(ERROR, type, doc),
+    respond: (id, body) => send(RESPONSE, '', body, false),
+    error: (id, doc, type) => send(ERROR, type, doc, true),
   };
 }
 
@@ -330,6 +338,9 @@ function flushStdio() {
 }
 
 function postResult(id, err, result) {
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+    return postNow(id, err, result);
+  }
   return flushStdio().then(() => postNow(id, err, result));
 }
 

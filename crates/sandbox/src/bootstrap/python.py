@@ -179,8 +179,12 @@ def _default(obj):
     raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
 
 
+# One encoder for every invocation: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=_ENSURE_ASCII, allow_nan=True, default=_default)
+
+
 def to_json(obj):
-    return json.dumps(obj, ensure_ascii=_ENSURE_ASCII, allow_nan=True, default=_default)
+    return _ENCODER.encode(obj)
 
 
 # ------------------------------------------------------------------ context
@@ -205,14 +209,23 @@ class Client(_Obj):
     pass
 
 
+# The platform sets these once per environment; reading os.environ per invocation costs more
+# than the rest of the context.
+_ENV_LOG_GROUP = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+_ENV_LOG_STREAM = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+_ENV_FUNCTION_NAME = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+_ENV_MEMORY = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+_ENV_VERSION = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+
+
 class LambdaContext:
     def __init__(self, invoke_id, client_context, cognito_identity, deadline_ms, invoked_function_arn):
         self.aws_request_id = invoke_id
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = _ENV_LOG_GROUP
+        self.log_stream_name = _ENV_LOG_STREAM
+        self.function_name = _ENV_FUNCTION_NAME
+        self.memory_limit_in_mb = _ENV_MEMORY
+        self.function_version = _ENV_VERSION
         self.invoked_function_arn = invoked_function_arn
         self.client_context = None
         if client_context is not None:
