@@ -60,8 +60,11 @@ def first_request(endpoint, timeout=120.0):
     return resp.status, body, (time.perf_counter() - start) * 1000.0
 
 
-def run_wrk(registry, endpoint, connections, seconds, threads, log_path):
-    """Drive endpoint with wrk for `seconds` at `connections`; returns a Load."""
+def run_wrk(registry, endpoint, connections, seconds, threads, log_path, script=REPORT_LUA):
+    """Drive endpoint with wrk for `seconds` at `connections`; returns a Load.
+
+    `script` is the wrk Lua hook: it must print report.lua's summary line (invoke.lua POSTs).
+    """
     check_loopback(endpoint.url)
     wrk = wrk_path()
     if wrk is None:
@@ -75,7 +78,7 @@ def run_wrk(registry, endpoint, connections, seconds, threads, log_path):
         "--timeout",
         "10s",
         "-s",
-        REPORT_LUA,
+        script,
     ]
     if endpoint.host:
         argv += ["-H", f"Host: {endpoint.host}"]
