@@ -206,15 +206,13 @@ async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Resp
         .headers()
         .get("x-amzn-requestid")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    tracing::info!(
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
+        .unwrap_or("-");
+    crate::telemetry::request_line(
+        request_id,
+        method.as_str(),
+        &path,
+        response.status().as_u16(),
+        started.elapsed().as_micros() as u64,
     );
     full(response)
 }
