@@ -150,3 +150,73 @@ impl ServerCertVerifier for SkipCaVerification {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    /// Self-signed P-256 leaf for IP 127.0.0.1 (CA:FALSE, serverAuth), valid 2020-01-01..02.
+    const EXPIRED: &str = concat!(
+        "MIIBczCCARigAwIBAgIBATAKBggqhkjOPQQDAjAXMRUwEwYDVQQDDAxwb3J0aWNvLXRlc3QwHhcNMjAwMTAxMDAw",
+        "MDAwWhcNMjAwMTAyMDAwMDAwWjAXMRUwEwYDVQQDDAxwb3J0aWNvLXRlc3QwWTATBgcqhkjOPQIBBggqhkjOPQMB",
+        "BwNCAATCQYr3AayZSMWm21YOIphrjsv+q9H6hfEVrQRT282Xg8y+m4cwB3V/+GlBRiJgJ0k2s3hCgPVefML3dM3q",
+        "X+jDo1UwUzAMBgNVHRMBAf8EAjAAMA8GA1UdEQQIMAaHBH8AAAEwEwYDVR0lBAwwCgYIKwYBBQUHAwEwHQYDVR0O",
+        "BBYEFMJGi5NlunYn8ws6iV87C8vk5rB4MAoGCCqGSM49BAMCA0kAMEYCIQDfEEhLrBW0zcbUwC8CkdaEEahA0on6",
+        "Yq+aA1QQoWEKegIhANWy08uq+iYJxvCszcL7PM8HqG2VDVe7rWchwgGMMKWO",
+    );
+
+    /// The same key and names, valid 2024-01-01..2124-01-01.
+    const LASTING: &str = concat!(
+        "MIIBdDCCARqgAwIBAgIBAjAKBggqhkjOPQQDAjAXMRUwEwYDVQQDDAxwb3J0aWNvLXRlc3QwIBcNMjQwMTAxMDAw",
+        "MDAwWhgPMjEyNDAxMDEwMDAwMDBaMBcxFTATBgNVBAMMDHBvcnRpY28tdGVzdDBZMBMGByqGSM49AgEGCCqGSM49",
+        "AwEHA0IABMJBivcBrJlIxabbVg4imGuOy/6r0fqF8RWtBFPbzZeDzL6bhzAHdX/4aUFGImAnSTazeEKA9V58wvd0",
+        "zepf6MOjVTBTMAwGA1UdEwEB/wQCMAAwDwYDVR0RBAgwBocEfwAAATATBgNVHSUEDDAKBggrBgEFBQcDATAdBgNV",
+        "HQ4EFgQUwkaLk2W6difzCzqJXzsLy+TmsHgwCgYIKoZIzj0EAwIDSAAwRQIhAKeea/YKJEeR/SBEkrhLcQr7Xl+4",
+        "Wcfiqy7mlzuMje3eAiAVUEMqgiZUzqDhlgW2dv5tebuPdoct3HiXcpTcg8pAQA==",
+    );
+
+    fn der(base64: &str) -> CertificateDer<'static> {
+        CertificateDer::from(STANDARD.decode(base64).unwrap())
+    }
+
+    fn verify(cert: &str, name: &str) -> Result<ServerCertVerified, rustls::Error> {
+        let verifier = SkipCaVerification {
+            provider: provider(),
+        };
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        verifier.verify_server_cert(&der(cert), &[], &name, &[], UnixTime::now())
+    }
+
+    #[test]
+    fn skipping_ca_verification_keeps_the_basic_checks() {
+        // Self-signed, no trusted CA: accepted.
+        assert!(verify(LASTING, "127.0.0.1").is_ok());
+        // The host name and the validity period are still checked, as AWS documents.
+        assert_eq!(
+            verify(LASTING, "localhost").unwrap_err(),
+            rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
+        );
+        assert_eq!(
+            verify(EXPIRED, "127.0.0.1").unwrap_err(),
+            rustls::Error::InvalidCertificate(CertificateError::Expired)
+        );
+        // Not a certificate at all.
+        let verifier = SkipCaVerification {
+            provider: provider(),
+        };
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        assert!(
+            verifier
+                .verify_server_cert(
+                    &CertificateDer::from(vec![1, 2, 3]),
+                    &[],
+                    &name,
+                    &[],
+                    UnixTime::now()
+                )
+                .is_err()
+        );
+    }
+}
