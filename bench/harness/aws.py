@@ -107,6 +107,19 @@ def _lambda_uri(function_arn):
     return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
 
 
+def _grant(lam, function_arn, api_id):
+    """Lets API Gateway invoke the function for api_id: without credentials, AWS (and Portico)
+    invoke a function only when its resource policy allows the API."""
+    region, account = function_arn.split(":")[3:5]
+    lam.add_permission(
+        FunctionName=function_arn,
+        StatementId=f"apigateway-{api_id}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{region}:{account}:{api_id}/*",
+    )
+
+
 def deploy_rest(lam, apigw, scenario):
     """Deploys a REST API for scenario; returns its id (stage `test`, resource /greeting)."""
     function_arn = None
@@ -158,6 +171,8 @@ def deploy_rest(lam, apigw, scenario):
             apigw.put_integration(
                 **ids, type="AWS_PROXY", integrationHttpMethod="POST", uri=_lambda_uri(function_arn)
             )
+            step = "AddPermission"
+            _grant(lam, function_arn, api_id)
         else:
             raise NotSupported(f"not a REST scenario: {scenario.kind}")
         step = "CreateDeployment"
@@ -179,9 +194,13 @@ def deploy_http_quick(lam, apigw2, scenario):
     function_arn = create_function(
         lam, f"bench-{scenario.name}", scenario.runtime, scenario.handler
     )
+    step = "CreateApi (quick-create)"
     try:
-        return apigw2.create_api(
+        api_id = apigw2.create_api(
             Name=f"bench {scenario.name}", ProtocolType="HTTP", Target=function_arn
         )["ApiId"]
+        step = "AddPermission"
+        _grant(lam, function_arn, api_id)
     except Exception as err:
-        raise NotSupported(f"CreateApi (quick-create): {_explain(err)}") from err
+        raise NotSupported(f"{step}: {_explain(err)}") from err
+    return api_id

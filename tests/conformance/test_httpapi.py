@@ -30,6 +30,15 @@ def handler(event, context):
 '''
 
 
+# API Gateway may invoke a function only with a resource-policy grant (as on AWS): every API of
+# the account may call the echo function.
+def grant_every_api(aws, function):
+    aws.json("lambda", "add-permission", "--function-name", function,
+             "--statement-id", "apigateway-any", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:*/*")
+
+
 @pytest.fixture(scope="module")
 def echo_arn(aws, tmp_path_factory):
     buf = io.BytesIO()
@@ -42,6 +51,7 @@ def echo_arn(aws, tmp_path_factory):
         "--handler", "echo.handler", "--role", f"arn:aws:iam::{ACCOUNT}:role/r",
         "--zip-file", f"fileb://{path}",
     )
+    grant_every_api(aws, "HttpEcho")
     return fn["FunctionArn"]
 
 
@@ -326,6 +336,7 @@ def test_stages_survive_a_restart(tmp_path, echo_arn):
                  "python3.11", "--handler", "echo.handler", "--role",
                  f"arn:aws:iam::{ACCOUNT}:role/r", "--zip-file",
                  f"fileb://{_echo_zip(tmp_path)}")
+        grant_every_api(aws, "HttpEcho")
         quick = aws.json("apigatewayv2", "create-api", "--name", "q", "--protocol-type", "HTTP",
                          "--target", echo_arn)["ApiId"]
         manual = aws.json("apigatewayv2", "create-api", "--name", "m",

@@ -60,6 +60,11 @@ def functions(aws, tmp_path_factory):
             "python3.11", "--handler", f"auth.{name}", "--role",
             f"arn:aws:iam::{ACCOUNT}:role/r", "--zip-file", f"fileb://{path}",
         )["FunctionArn"]
+        # API Gateway may invoke a function only with a resource-policy grant, as on AWS.
+        aws.json("lambda", "add-permission", "--function-name", f"Auth{name}",
+                 "--statement-id", "apigateway-any", "--action", "lambda:InvokeFunction",
+                 "--principal", "apigateway.amazonaws.com",
+                 "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:*/*")
     return arns
 
 

@@ -135,9 +135,9 @@ def proxy_api(aws, portico, tmp_path):
 
 def test_the_resource_policy_decides_for_api_gateway(aws, proxy_api):
     api_id, call = proxy_api
-    # No statement at all: the credentials-role case, allowed.
-    assert call("GET") == (200, b"GET /pets")
-    assert call("POST") == (200, b"POST /pets")
+    # No statement at all: API Gateway may not invoke the function (it has no credentials).
+    assert call("GET") == (500, b'{"message": "Internal server error"}')
+    assert call("POST") == (500, b'{"message": "Internal server error"}')
     aws.json("lambda", "add-permission", "--function-name", "PolGw", "--statement-id", "get-only",
              "--action", "lambda:InvokeFunction", "--principal", "apigateway.amazonaws.com",
              "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*/GET/pets")
@@ -152,7 +152,7 @@ def test_the_resource_policy_decides_for_api_gateway(aws, proxy_api):
              "--action", "lambda:*", "--principal", "apigateway.amazonaws.com",
              "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     assert call("POST") == (200, b"POST /pets")
-    # With every statement removed the function is back to the no-policy case.
+    # With every statement removed the function is back to the no-policy case: refused.
     for sid in ("get-only", "other", "any"):
         aws.run("lambda", "remove-permission", "--function-name", "PolGw", "--statement-id", sid)
-    assert call("POST") == (200, b"POST /pets")
+    assert call("POST") == (500, b'{"message": "Internal server error"}')

@@ -48,6 +48,11 @@ def proxy_api(aws, tmp_path_factory):
     api = aws.json("apigateway", "create-rest-api", "--name", "proxy",
                    "--binary-media-types", "image/*")
     api_id = api["id"]
+    # API Gateway may invoke a function only with a resource-policy grant, as on AWS.
+    aws.json("lambda", "add-permission", "--function-name", "ProxyEcho",
+             "--statement-id", "apigateway", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     proxy = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
                      "--parent-id", api["rootResourceId"], "--path-part", "{proxy+}")["id"]
     aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", proxy,

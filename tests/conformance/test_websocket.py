@@ -149,6 +149,12 @@ def chat_api(aws, portico, tmp_path_factory):
         "--handler", "chat.authorize", "--role", f"arn:aws:iam::{ACCOUNT}:role/r",
         "--zip-file", f"fileb://{folder / 'chat.zip'}",
     )["FunctionArn"]
+    # API Gateway may invoke a function only with a resource-policy grant, as on AWS.
+    for function in ("WsChat", "WsAuth"):
+        aws.json("lambda", "add-permission", "--function-name", function,
+                 "--statement-id", "apigateway", "--action", "lambda:InvokeFunction",
+                 "--principal", "apigateway.amazonaws.com",
+                 "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
                            "--integration-type", "AWS_PROXY", "--integration-uri",
                            fn["FunctionArn"])
@@ -303,6 +309,10 @@ def test_connect_authorizer_decides_the_handshake(aws, portico, chat_api):
     api_id = aws.json("apigatewayv2", "create-api", "--name", "guarded", "--protocol-type",
                       "WEBSOCKET", "--route-selection-expression",
                       "$request.body.action")["ApiId"]
+    aws.json("lambda", "add-permission", "--function-name", "WsChat",
+             "--statement-id", "guarded", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
                            "--integration-type", "AWS_PROXY", "--integration-uri",
                            chat_api["function"])["IntegrationId"]

@@ -94,8 +94,10 @@ impl Lambda {
             Some(q) => format!("{unqualified_arn}:{q}"),
             None => unqualified_arn,
         };
+        // A call on behalf of API Gateway (it names a source ARN) needs a resource-policy
+        // grant, whether or not the function has a policy at all, as on AWS.
         if let Some(source_arn) = request.source_arn.as_deref()
-            && function.stored.has_policy()
+            && self.enforces_permissions()
             && !policy::allows(&function.stored, &resolved.policy_key, source_arn)
         {
             return Err(access_denied(&invoked_arn));

@@ -62,6 +62,9 @@ pub struct Lambda {
     /// Pauses before retrying a failed asynchronous invocation (Lambda's 1 and 2 minutes;
     /// shorter in tests).
     async_retry_delays: [std::time::Duration; 2],
+    /// Whether API Gateway's calls need the function's resource policy to allow them (AWS's
+    /// rule; on by default). Off, every call from the gateway is let through.
+    enforce_permissions: std::sync::atomic::AtomicBool,
     /// Serializes this node's control-plane writes so the registry and the store change
     /// together.
     writes: tokio::sync::Mutex<()>,
@@ -80,6 +83,7 @@ impl Lambda {
             registry: Registry::default(),
             account: Arc::new(Account::default()),
             async_retry_delays: invoke::ASYNC_RETRY_DELAYS,
+            enforce_permissions: std::sync::atomic::AtomicBool::new(true),
             writes: tokio::sync::Mutex::new(()),
         });
         snapshot::load_all(&lambda).await?;
@@ -156,6 +160,19 @@ impl Lambda {
     /// all functions without reserved concurrency share, less what functions reserve.
     pub fn set_account_concurrency_limit(&self, limit: u32) {
         self.account.set_limit(i64::from(limit));
+    }
+
+    /// Whether a call made on behalf of an API Gateway source ARN must be allowed by the
+    /// function's resource policy (default `true`, as on AWS). `false` lets every such call
+    /// through, for local setups that never run `add-permission`.
+    pub fn set_enforce_permissions(&self, enforce: bool) {
+        self.enforce_permissions
+            .store(enforce, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn enforces_permissions(&self) -> bool {
+        self.enforce_permissions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops every execution environment (on shutdown): no runtime process outlives the server.

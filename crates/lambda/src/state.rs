@@ -54,11 +54,6 @@ impl StoredFunction {
             .find(|v| v.version.as_deref() == Some(number))
     }
 
-    /// Whether any resource policy of the function has a statement.
-    pub fn has_policy(&self) -> bool {
-        self.policies.values().any(|p| !p.statements.is_empty())
-    }
-
     /// The `RevisionId` a policy on `qualifier` reports and checks: the function's, the
     /// version's or the alias's own.
     pub fn revision_of(&self, qualifier: &str) -> Option<String> {

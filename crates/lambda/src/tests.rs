@@ -249,6 +249,24 @@ async fn the_invoke_path_checks_before_any_environment_starts() {
         "$LATEST"
     );
 
+    // Without any policy, a call on behalf of API Gateway is refused; unless enforcement is off.
+    let mut ungranted = invoke_request("g", None);
+    ungranted.source_arn =
+        Some("arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/pets".to_owned());
+    let denied = f.lambda.invoke(ungranted.clone()).await.unwrap_err();
+    assert_eq!(
+        (denied.code, denied.status, denied.message.as_str()),
+        (
+            "AccessDeniedException",
+            403,
+            "User: apigateway.amazonaws.com is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:g because no resource-based policy allows the lambda:InvokeFunction action"
+        )
+    );
+    f.lambda.set_enforce_permissions(false);
+    let lax = f.lambda.invoke(ungranted).await.unwrap_err();
+    assert_eq!(lax.code, "TooManyRequestsException");
+    f.lambda.set_enforce_permissions(true);
+
     call(
         &f.lambda,
         "AddPermission",

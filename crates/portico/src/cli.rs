@@ -56,6 +56,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 
+    /// Let API Gateway invoke any function, granted or not. By default, as on AWS, a Lambda
+    /// integration or authorizer without credentials needs the function's resource policy to
+    /// allow it (`aws lambda add-permission`), else the client gets a 500.
+    #[arg(long, env = "PORTICO_NO_ENFORCE_PERMISSIONS")]
+    pub no_enforce_permissions: bool,
+
     /// A key pair whose SigV4 signatures `AWS_IAM` methods accept, as
     /// ACCESS_KEY_ID:SECRET_ACCESS_KEY (repeatable). Portico's own AWS_ACCESS_KEY_ID and
     /// AWS_SECRET_ACCESS_KEY are accepted as well. The control plane accepts any credentials.

@@ -74,6 +74,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the Lambda service: {e}"))?;
     lambda.set_account_concurrency_limit(args.account_concurrency);
+    lambda.set_enforce_permissions(!args.no_enforce_permissions);
     let logs = Logs::new();
     let invoker: Arc<dyn Invoker> = lambda.clone();
     let iam_keys = args.iam_credentials();
