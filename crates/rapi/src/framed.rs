@@ -153,33 +153,42 @@ async fn read_frame(rd: &mut BufReader<OwnedReadHalf>) -> Result<Frame, ReadErro
     })
 }
 
+/// The `INVOKE` frame: the meta object (the `/next` headers) is written straight into the
+/// frame, so an invocation costs one buffer instead of a JSON map and its strings.
 fn invoke_frame(inv: &Invocation) -> Option<Vec<u8>> {
-    let mut meta = serde_json::Map::new();
-    meta.insert(headers::REQUEST_ID.into(), inv.request_id.clone().into());
-    meta.insert(
-        headers::DEADLINE_MS.into(),
-        inv.deadline_ms.to_string().into(),
-    );
-    meta.insert(
-        headers::INVOKED_FUNCTION_ARN.into(),
-        inv.invoked_function_arn.clone().into(),
-    );
-    meta.insert(headers::TRACE_ID.into(), inv.trace_id.clone().into());
-    if let Some(cc) = &inv.client_context {
-        meta.insert(headers::CLIENT_CONTEXT.into(), cc.clone().into());
+    let mut frame = Vec::with_capacity(320 + inv.payload.len());
+    frame.extend_from_slice(&[0, 0, 0, 0, INVOKE, 0, 0]);
+    let deadline = inv.deadline_ms.to_string();
+    let fields = [
+        (headers::REQUEST_ID, Some(inv.request_id.as_str())),
+        (headers::DEADLINE_MS, Some(deadline.as_str())),
+        (
+            headers::INVOKED_FUNCTION_ARN,
+            Some(inv.invoked_function_arn.as_str()),
+        ),
+        (headers::TRACE_ID, Some(inv.trace_id.as_str())),
+        (headers::CLIENT_CONTEXT, inv.client_context.as_deref()),
+        (headers::COGNITO_IDENTITY, inv.cognito_identity.as_deref()),
+    ];
+    let mut first = true;
+    frame.push(b'{');
+    for (name, value) in fields {
+        let Some(value) = value else { continue };
+        if !first {
+            frame.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut frame, name).ok()?;
+        frame.push(b':');
+        // Escapes whatever a client put in its context.
+        serde_json::to_writer(&mut frame, value).ok()?;
     }
-    if let Some(ci) = &inv.cognito_identity {
-        meta.insert(headers::COGNITO_IDENTITY.into(), ci.clone().into());
-    }
-    let meta = serde_json::Value::Object(meta).to_string();
-    let meta_len = u16::try_from(meta.len()).ok()?;
-    let len = u32::try_from(3 + meta.len() + inv.payload.len()).ok()?;
-    let mut frame = Vec::with_capacity(4 + len as usize);
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.push(INVOKE);
-    frame.extend_from_slice(&meta_len.to_be_bytes());
-    frame.extend_from_slice(meta.as_bytes());
+    frame.push(b'}');
+    let meta_len = u16::try_from(frame.len() - 7).ok()?;
     frame.extend_from_slice(&inv.payload);
+    let len = u32::try_from(frame.len() - 4).ok()?;
+    frame[..4].copy_from_slice(&len.to_be_bytes());
+    frame[5..7].copy_from_slice(&meta_len.to_be_bytes());
     Some(frame)
 }
 
