@@ -21,6 +21,7 @@ mod concurrency;
 mod config;
 mod function;
 mod invoke;
+mod logs;
 mod policy;
 mod pool;
 mod registry;
@@ -62,6 +63,8 @@ pub struct Lambda {
     /// Pauses before retrying a failed asynchronous invocation (Lambda's 1 and 2 minutes;
     /// shorter in tests).
     async_retry_delays: [std::time::Duration; 2],
+    /// Where function output goes (CloudWatch Logs, once attached).
+    function_logs: Arc<logs::FunctionLogs>,
     /// Whether API Gateway's calls need the function's resource policy to allow them (AWS's
     /// rule; on by default). Off, every call from the gateway is let through.
     enforce_permissions: std::sync::atomic::AtomicBool,
@@ -83,6 +86,7 @@ impl Lambda {
             registry: Registry::default(),
             account: Arc::new(Account::default()),
             async_retry_delays: invoke::ASYNC_RETRY_DELAYS,
+            function_logs: Arc::default(),
             enforce_permissions: std::sync::atomic::AtomicBool::new(true),
             writes: tokio::sync::Mutex::new(()),
         });
@@ -173,6 +177,13 @@ impl Lambda {
     pub(crate) fn enforces_permissions(&self) -> bool {
         self.enforce_permissions
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sends every invocation's log lines (function output framed by `START`, `END` and
+    /// `REPORT`) to `sink`, as Lambda sends them to CloudWatch Logs. Only the first sink set
+    /// counts.
+    pub fn set_log_sink(&self, sink: Arc<dyn portico_core::FunctionLogSink>) {
+        self.function_logs.set(sink);
     }
 
     /// Stops every execution environment (on shutdown): no runtime process outlives the server.

@@ -23,6 +23,7 @@ const LOG_TAIL_BYTES: usize = 4096;
 pub(crate) struct Pool {
     spec: Arc<FunctionSpec>,
     launcher: Arc<Launcher>,
+    logs: Arc<crate::logs::FunctionLogs>,
     /// Idle environments, most recently used last. Held only to push or pop.
     idle: Mutex<Vec<Environment>>,
     /// One permit per environment that may exist.
@@ -37,10 +38,16 @@ pub(crate) struct PoolOutcome {
 }
 
 impl Pool {
-    pub fn new(spec: Arc<FunctionSpec>, launcher: Arc<Launcher>, max_environments: usize) -> Self {
+    pub fn new(
+        spec: Arc<FunctionSpec>,
+        launcher: Arc<Launcher>,
+        logs: Arc<crate::logs::FunctionLogs>,
+        max_environments: usize,
+    ) -> Self {
         Self {
             spec,
             launcher,
+            logs,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(max_environments.max(1)),
             retired: AtomicBool::new(false),
@@ -89,6 +96,7 @@ impl Pool {
         };
         let outcome = environment.invoke(input).await;
         let log_tail = want_log.then(|| environment.last_log().tail(LOG_TAIL_BYTES));
+        self.logs.publish(&self.spec, &mut environment);
         // A failed invocation has already killed its environment; the others go back, to a
         // pool whose code is still current. One whose runtime exited after answering is
         // respawned by its next invocation, so asking the kernel here would only cost a

@@ -67,6 +67,7 @@ fn version_for(
         _ => Arc::new(Pool::new(
             Arc::new(spec),
             lambda.launcher.clone(),
+            lambda.function_logs.clone(),
             lambda.config.max_environments_per_function,
         )),
     };

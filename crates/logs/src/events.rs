@@ -88,6 +88,7 @@ pub(crate) fn put(
             ingestion_time: now,
             id: store.event_id(),
             message,
+            newline: false,
         });
     }
     events.uploads += 1;
@@ -201,7 +202,7 @@ pub(crate) fn get(region: &Region, input: GetLogEventsInput) -> Result<Operation
             .into_iter()
             .map(|(_, e)| OutputLogEvent {
                 timestamp: e.timestamp,
-                message: e.message.clone(),
+                message: e.text(),
                 ingestion_time: e.ingestion_time,
             })
             .collect(),
@@ -277,7 +278,7 @@ pub(crate) fn filter(
             found.push(FilteredLogEvent {
                 log_stream_name: stream.name.clone(),
                 timestamp: e.timestamp,
-                message: e.message.clone(),
+                message: e.text(),
                 ingestion_time: e.ingestion_time,
                 event_id: format!("{:056}", e.id),
             });
@@ -319,6 +320,7 @@ mod tests {
                 ingestion_time: 0,
                 id: i,
                 message: format!("m{i}"),
+                newline: false,
             });
         }
         events

@@ -11,7 +11,7 @@ use crate::shapes::{
 };
 use crate::store::{Group, Region, Stream};
 use crate::token::ListToken;
-use crate::{group_not_found, invalid, limit, now_ms, required, stream_not_found};
+use crate::{group_not_found, invalid, limit, now_ms, null_member, required, stream_not_found};
 
 /// Longest group or stream name.
 const MAX_NAME: usize = 512;
@@ -79,7 +79,7 @@ pub(crate) fn resolve_group(
         }
         (Some(name), None) => check_group_name(name, "logGroupName")?,
         (None, Some(identifier)) => group_name_of(identifier),
-        (None, None) => return Err(required(None::<()>, "logGroupName").unwrap_err()),
+        (None, None) => return Err(null_member("logGroupName")),
     };
     region.group(name).ok_or_else(group_not_found)
 }

@@ -66,9 +66,16 @@ impl Logs {
         operation: &str,
         body: &[u8],
     ) -> Result<OperationOutput, AwsError> {
-        let region = self
-            .store
-            .region_or_create(&scope.account_id, &scope.region);
+        // Only creating a group makes a region's entry: reads of a region never written to
+        // see an empty one, so requests naming made-up regions cannot grow the store.
+        let region = if operation == "CreateLogGroup" {
+            self.store
+                .region_or_create(&scope.account_id, &scope.region)
+        } else {
+            self.store
+                .region(&scope.account_id, &scope.region)
+                .unwrap_or_else(|| Arc::new(store::Region::empty(&scope.account_id, &scope.region)))
+        };
         match operation {
             "CreateLogGroup" => groups::create_group(&region, json_input(body)?),
             "DeleteLogGroup" => groups::delete_group(&region, json_input(body)?),
@@ -104,6 +111,7 @@ impl FunctionLogSink for Logs {
                 ingestion_time: now,
                 id: self.store.event_id(),
                 message: line.message,
+                newline: true,
             });
         }
     }
@@ -137,13 +145,16 @@ pub(crate) fn stream_not_found() -> AwsError {
     )
 }
 
+/// The validation error for a missing required member.
+pub(crate) fn null_member(member: &str) -> AwsError {
+    invalid(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
 /// A required member, or the validation error for its absence.
 pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, AwsError> {
-    value.ok_or_else(|| {
-        invalid(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
+    value.ok_or_else(|| null_member(member))
 }
 
 /// A `limit` member within `1..=max`, or `default`.

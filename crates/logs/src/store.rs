@@ -24,6 +24,23 @@ pub struct Event {
     /// interleaved results.
     pub id: u64,
     pub message: String,
+    /// A line of function output: Lambda sends the line with its newline, so the message
+    /// CloudWatch answers with ends in `\n`. Kept as a flag so that appending a line never
+    /// grows (reallocates) its string on the invoke path.
+    pub newline: bool,
+}
+
+impl Event {
+    /// The message as answered.
+    pub fn text(&self) -> String {
+        if !self.newline {
+            return self.message.clone();
+        }
+        let mut text = String::with_capacity(self.message.len() + 1);
+        text.push_str(&self.message);
+        text.push('\n');
+        text
+    }
 }
 
 /// A stream's events, oldest timestamp first, with the figures DescribeLogStreams reports.
@@ -162,6 +179,14 @@ pub struct Region {
 }
 
 impl Region {
+    pub fn empty(account_id: &str, region: &str) -> Self {
+        Self {
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            groups: RwLock::new(BTreeMap::new()),
+        }
+    }
+
     pub fn group(&self, name: &str) -> Option<Arc<Group>> {
         read(&self.groups).get(name).cloned()
     }
@@ -244,11 +269,7 @@ impl Store {
         {
             return found.clone();
         }
-        let created = Arc::new(Region {
-            account_id: account_id.to_owned(),
-            region: region.to_owned(),
-            groups: RwLock::new(BTreeMap::new()),
-        });
+        let created = Arc::new(Region::empty(account_id, region));
         regions.push(created.clone());
         created
     }
@@ -276,6 +297,7 @@ mod tests {
             ingestion_time: 0,
             id,
             message: message.to_owned(),
+            newline: false,
         }
     }
 
@@ -300,11 +322,7 @@ mod tests {
 
     #[test]
     fn groups_are_listed_by_prefix_in_name_order() {
-        let region = Region {
-            account_id: "1".into(),
-            region: "r".into(),
-            groups: RwLock::new(BTreeMap::new()),
-        };
+        let region = Region::empty("1", "r");
         for name in ["/aws/lambda/b", "/aws/lambda/a", "/other", "/aws/lambdax"] {
             assert!(region.create_group(name, 0).is_some());
         }

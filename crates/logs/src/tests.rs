@@ -69,7 +69,8 @@ fn function_output_creates_its_group_and_stream() {
         .iter()
         .map(|e| e["message"].clone())
         .collect();
-    assert_eq!(messages, [json!("START"), json!("hi")]);
+    // Function output keeps its line ending, as Lambda sends it.
+    assert_eq!(messages, [json!("START\n"), json!("hi\n")]);
     assert_eq!(
         got["nextForwardToken"],
         "f/00000000000000000000000000000000000000000000000000000002"
@@ -254,7 +255,7 @@ fn filter_interleaves_streams_and_pages_with_a_token() {
     assert!(rest.get("nextToken").is_none());
     let errors = call(&logs, "FilterLogEvents", json!({"logGroupIdentifier": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f:*", "filterPattern": "ERROR", "startTime": 3})).unwrap();
     assert_eq!(errors["events"].as_array().unwrap().len(), 1);
-    assert_eq!(errors["events"][0]["message"], "ERROR three");
+    assert_eq!(errors["events"][0]["message"], "ERROR three\n");
     let only_b = call(
         &logs,
         "FilterLogEvents",

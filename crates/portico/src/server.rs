@@ -76,6 +76,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.set_account_concurrency_limit(args.account_concurrency);
     lambda.set_enforce_permissions(!args.no_enforce_permissions);
     let logs = Logs::new();
+    // Function output reaches CloudWatch Logs as on AWS: `/aws/lambda/{FunctionName}`.
+    lambda.set_log_sink(logs.clone());
     let invoker: Arc<dyn Invoker> = lambda.clone();
     let iam_keys = args.iam_credentials();
     tracing::info!(access_keys = ?iam_keys.access_key_ids().collect::<Vec<_>>(), "keys AWS_IAM methods accept");

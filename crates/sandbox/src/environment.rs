@@ -288,6 +288,8 @@ pub struct Environment {
     plan: Plan,
     rt: Runtime,
     log: InvocationLog,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`: where this environment's output goes in CloudWatch Logs.
+    log_stream: String,
     init_duration: Option<Duration>,
     /// Reported once, on the first invocation after a cold start.
     init_reported: bool,
@@ -340,6 +342,7 @@ impl Environment {
             plan,
             rt,
             log: InvocationLog::default(),
+            log_stream: stream,
             init_duration: None,
             init_reported: false,
             dead: None,
@@ -587,6 +590,19 @@ impl Environment {
     #[must_use]
     pub fn last_log(&self) -> &InvocationLog {
         &self.log
+    }
+
+    /// The log stream the runtime was told it writes to (`YYYY/MM/DD/[{version}]{32 hex}`).
+    #[must_use]
+    pub fn log_stream_name(&self) -> &str {
+        &self.log_stream
+    }
+
+    /// The last invocation's log lines by value, oldest first, leaving the log empty (its
+    /// buffer is kept for the next invocation), with the environment's log stream name: hands
+    /// the lines on without copying them.
+    pub fn drain_last_log(&mut self) -> (&str, impl Iterator<Item = String> + '_) {
+        (&self.log_stream, self.log.drain())
     }
 
     /// Spawn-to-first-`/next` time, once init completed.
