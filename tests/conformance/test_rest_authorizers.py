@@ -44,6 +44,9 @@ def handler(event, context):
         return {{"principalId": "x", "policyDocument": policy("Deny", api_wide)}}
     if kind == "post":
         return {{"principalId": "x", "policyDocument": policy("Allow", arn.split("/")[0] + "/*/POST/*")}}
+    if kind == "key":
+        return {{"principalId": "k", "policyDocument": policy("Allow", api_wide),
+                "usageIdentifierKey": token[4:]}}
     if kind == "unauthorized":
         raise Exception("Unauthorized")
     if kind == "nested":
@@ -371,3 +374,37 @@ def test_create_errors(aws, api, args, message):
                       "--name", "bad", *args)
     assert error.endswith(f"(BadRequestException) when calling the CreateAuthorizer "
                           f"operation: {message}")
+
+
+def test_api_key_from_the_authorizer(aws, portico, api):
+    """apiKeySource AUTHORIZER: the key a method requires is the authorizer's
+    usageIdentifierKey, not the x-api-key header."""
+    key_value = "authorizerkey0123456789"
+    rest = aws.json("apigateway", "create-rest-api", "--name", "keyed",
+                    "--api-key-source", "AUTHORIZER")
+    api_id = rest["id"]
+    grant(aws, "Authz", api_id, "keyed-authorizers", "authorizers/*")
+    authorizer_id = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
+                             "--name", "keys", "--type", "TOKEN",
+                             "--authorizer-uri", lambda_uri("Authz"),
+                             "--authorizer-result-ttl-in-seconds", "0")["id"]
+    rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
+                   "--parent-id", rest["rootResourceId"], "--path-part", "k")["id"]
+    mock_method(aws, api_id, rid, authorizer_id)
+    aws.json("apigateway", "update-method", "--rest-api-id", api_id, "--resource-id", rid,
+             "--http-method", "GET", "--patch-operations",
+             "op=replace,path=/apiKeyRequired,value=true")
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
+    key_id = aws.json("apigateway", "create-api-key", "--name", "k", "--enabled",
+                      "--value", key_value)["id"]
+    plan_id = aws.json("apigateway", "create-usage-plan", "--name", "p", "--api-stages",
+                       f"apiId={api_id},stage=prod")["id"]
+    aws.json("apigateway", "create-usage-plan-key", "--usage-plan-id", plan_id,
+             "--key-id", key_id, "--key-type", "API_KEY")
+    client = Api(portico, api_id, None)
+    assert client.get("/k", {"Authorization": f"key-{key_value}"})[0] == 200
+    status, _, body = client.get("/k", {"Authorization": "key-wrong"})
+    assert (status, body) == (403, b'{"message":"Forbidden"}')
+    # The header does not count when the key source is the authorizer.
+    status, _, body = client.get("/k", {"Authorization": "allow-keyless", "x-api-key": key_value})
+    assert (status, body) == (403, b'{"message":"Forbidden"}')

@@ -297,12 +297,19 @@ fn granted(answer: &Value) -> Option<Value> {
     Some(Value::Object(out))
 }
 
-/// Runs the method's authorizer, if it has one: `$context.authorizer` when the request may
-/// proceed.
+/// What an authorizer that let a request through leaves for the rest of the pipeline.
+pub(crate) struct Granted {
+    /// `$context.authorizer`: the principal and the context entries, as strings.
+    pub context: Value,
+    /// `usageIdentifierKey`: the API key when the API's key source is `AUTHORIZER`.
+    pub usage_identifier_key: Option<String>,
+}
+
+/// Runs the method's authorizer, if it has one.
 pub(crate) async fn run(
     exchange: &Exchange<'_>,
     invoker: &dyn Invoker,
-) -> Result<Option<Value>, GatewayResponse> {
+) -> Result<Option<Granted>, GatewayResponse> {
     match &exchange.method.authorizer {
         Some(authorizer) => authorizer.authorize(exchange, invoker).await.map(Some),
         None => Ok(None),
@@ -450,7 +457,7 @@ impl CompiledAuthorizer {
         exchange: &Exchange<'_>,
         answer: &Value,
         method_arn: &str,
-    ) -> Result<Value, GatewayResponse> {
+    ) -> Result<Granted, GatewayResponse> {
         let malformed = || {
             tracing::warn!(api = %exchange.stage.api_id, authorizer = %self.id, "Execution failed due to configuration error: the authorizer's answer is not a valid authorizer result");
             GatewayResponse::authorizer_failure()
@@ -458,7 +465,13 @@ impl CompiledAuthorizer {
         let policy = answer.get("policyDocument").ok_or_else(malformed)?;
         let context = granted(answer).ok_or_else(malformed)?;
         match evaluate_policy(policy, method_arn).ok_or_else(malformed)? {
-            Verdict::Allow => Ok(context),
+            Verdict::Allow => Ok(Granted {
+                context,
+                usage_identifier_key: answer
+                    .get("usageIdentifierKey")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            }),
             Verdict::ExplicitDeny => Err(GatewayResponse::authorizer_denied(true)),
             Verdict::NoMatch => Err(GatewayResponse::authorizer_denied(false)),
         }
@@ -469,7 +482,7 @@ impl CompiledAuthorizer {
         &self,
         exchange: &Exchange<'_>,
         invoker: &dyn Invoker,
-    ) -> Result<Value, GatewayResponse> {
+    ) -> Result<Granted, GatewayResponse> {
         let identity = self.identity(exchange)?;
         let method_arn = method_arn(exchange);
         // Values are length-prefixed so that no two identity lists share a key.

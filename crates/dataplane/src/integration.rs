@@ -127,7 +127,19 @@ pub(crate) async fn run<'s>(
     // A Lambda authorizer runs before the API key and throttling checks, as on AWS.
     let checked = match crate::authorizer::run(&exchange, invoker).await {
         Ok(granted) => {
-            exchange.meta.authorizer = granted;
+            // With `apiKeySource: AUTHORIZER` the key is the authorizer's usageIdentifierKey.
+            let key = match &granted {
+                Some(g) if stage.api_key_from_authorizer && method.api_key_required => {
+                    let usage = g
+                        .usage_identifier_key
+                        .as_deref()
+                        .and_then(|v| stage.api_keys.get(v).map(|u| (v, u)));
+                    exchange.meta.api_key = usage.map(|(v, u)| (v.to_owned(), u.key_id.clone()));
+                    Some(usage.map(|(_, u)| u))
+                }
+                _ => key,
+            };
+            exchange.meta.authorizer = granted.map(|g| g.context);
             exchange.check_request(key)
         }
         Err(refused) => Err(refused),

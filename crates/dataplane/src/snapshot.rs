@@ -37,6 +37,9 @@ pub struct CompiledStage {
     pub binary_media_types: Vec<String>,
     /// Customised gateway responses by type.
     pub gateway_responses: HashMap<String, CompiledGatewayResponse>,
+    /// `apiKeySource: AUTHORIZER`: the API key is the Lambda authorizer's `usageIdentifierKey`
+    /// rather than the `x-api-key` header.
+    pub api_key_from_authorizer: bool,
     /// API keys of the usage plans that name this stage, by key value.
     pub api_keys: HashMap<String, KeyUsage>,
     /// The stage cache, when `cacheClusterEnabled`.
@@ -621,7 +624,13 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
         }
     }
     let gateway_responses = crate::custom::compile(&frozen.gateway_responses, key, &variables);
+    let api_key_from_authorizer = frozen
+        .api
+        .as_ref()
+        .and_then(|a| a.api_key_source.as_deref())
+        == Some("AUTHORIZER");
     CompiledStage {
+        api_key_from_authorizer,
         api_id: key.api_id.clone(),
         account_id: key.account_id.clone(),
         region: key.region.clone(),
