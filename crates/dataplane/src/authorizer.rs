@@ -32,6 +32,9 @@ use crate::snapshot::LambdaTarget;
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Cached answers kept per authorizer before expired ones are swept.
 const CACHE_SWEEP_AT: usize = 1024;
+/// Most answers cached per authorizer: beyond it (every entry still live), new answers are not
+/// cached, so callers inventing identities cannot grow the cache without bound.
+const CACHE_MAX: usize = 16 * 1024;
 
 /// Where a request's identity comes from.
 enum Kind {
@@ -513,7 +516,9 @@ impl CompiledAuthorizer {
             if cache.len() >= CACHE_SWEEP_AT {
                 cache.retain(|_, (expires, _)| *expires > now);
             }
-            cache.insert(key, (now + self.ttl, answer));
+            if cache.len() < CACHE_MAX {
+                cache.insert(key, (now + self.ttl, answer));
+            }
         }
         decision
     }
