@@ -16,4 +16,7 @@ pub struct LambdaConfig {
     /// Most execution environments one function version keeps at once; invocations beyond it
     /// wait for a free environment instead of starting more processes than the machine can run.
     pub max_environments_per_function: usize,
+    /// How long a warm execution environment may sit unused before it is stopped, as Lambda
+    /// reclaims idle environments after some minutes. Its next invocation is a cold start.
+    pub idle_timeout: std::time::Duration,
 }

@@ -49,6 +49,45 @@ pub use config::LambdaConfig;
 use registry::Registry;
 pub use url_invoke::{FunctionUrlRequest, FunctionUrlResponse};
 
+/// Stops execution environments that sat idle past the configured timeout, until the service
+/// is dropped. One sweep over the registry's pools every quarter of the timeout (between 50 ms
+/// and 30 s): an environment lives at most a quarter longer than the timeout, and the sweep
+/// costs nothing on the invoke path.
+async fn reap_idle_environments(
+    registry: std::sync::Weak<Registry>,
+    idle_timeout: std::time::Duration,
+) {
+    let every = (idle_timeout / 4).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(30),
+    );
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let expired: Vec<_> = registry
+            .all()
+            .iter()
+            .flat_map(|function| {
+                function
+                    .pools()
+                    .flat_map(|version| version.pool.take_expired(now))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        drop(registry);
+        for environment in expired {
+            tracing::debug!(
+                function = %environment.spec().function_name,
+                "stopping an idle execution environment"
+            );
+            environment.shutdown().await;
+        }
+    }
+}
+
 /// Largest request body a function URL accepts (Lambda's synchronous payload limit).
 pub const MAX_FUNCTION_URL_BODY: usize = invoke::MAX_SYNC_PAYLOAD;
 
@@ -56,7 +95,8 @@ pub const MAX_FUNCTION_URL_BODY: usize = invoke::MAX_SYNC_PAYLOAD;
 pub struct Lambda {
     store: Arc<dyn Store>,
     config: LambdaConfig,
-    registry: Registry,
+    /// Shared with the idle-environment reaper, which must not keep the service alive.
+    registry: Arc<Registry>,
     launcher: Arc<portico_sandbox::Launcher>,
     /// The account's concurrency limit and what runs against it.
     account: Arc<Account>,
@@ -83,7 +123,7 @@ impl Lambda {
             store,
             launcher: Arc::new(launcher),
             config,
-            registry: Registry::default(),
+            registry: Arc::default(),
             account: Arc::new(Account::default()),
             async_retry_delays: invoke::ASYNC_RETRY_DELAYS,
             function_logs: Arc::default(),
@@ -91,6 +131,10 @@ impl Lambda {
             writes: tokio::sync::Mutex::new(()),
         });
         snapshot::load_all(&lambda).await?;
+        tokio::spawn(reap_idle_environments(
+            Arc::downgrade(&lambda.registry),
+            lambda.config.idle_timeout,
+        ));
         Ok(lambda)
     }
 

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use portico_core::AwsError;
 use portico_sandbox::{Environment, FunctionSpec, InvokeInput, InvokeOutcome, Launcher};
@@ -24,8 +25,11 @@ pub(crate) struct Pool {
     spec: Arc<FunctionSpec>,
     launcher: Arc<Launcher>,
     logs: Arc<crate::logs::FunctionLogs>,
-    /// Idle environments, most recently used last. Held only to push or pop.
-    idle: Mutex<Vec<Environment>>,
+    /// Idle environments with the time each came free, most recently used last (so the
+    /// longest idle first). Held only to push, pop or cut expired ones off the front.
+    idle: Mutex<Vec<(Environment, Instant)>>,
+    /// Idle environments older than this are stopped by [`Pool::take_expired`].
+    idle_timeout: Duration,
     /// One permit per environment that may exist.
     permits: Semaphore,
     retired: AtomicBool,
@@ -43,12 +47,14 @@ impl Pool {
         launcher: Arc<Launcher>,
         logs: Arc<crate::logs::FunctionLogs>,
         max_environments: usize,
+        idle_timeout: Duration,
     ) -> Self {
         Self {
             spec,
             launcher,
             logs,
             idle: Mutex::new(Vec::new()),
+            idle_timeout,
             permits: Semaphore::new(max_environments.max(1)),
             retired: AtomicBool::new(false),
         }
@@ -59,14 +65,39 @@ impl Pool {
     }
 
     fn take_idle(&self) -> Option<Environment> {
-        self.idle.lock().ok()?.pop()
+        self.idle
+            .lock()
+            .ok()?
+            .pop()
+            .map(|(environment, _)| environment)
     }
 
     fn drain_idle(&self) -> Vec<Environment> {
         match self.idle.lock() {
-            Ok(mut idle) => idle.drain(..).collect(),
+            Ok(mut idle) => idle.drain(..).map(|(environment, _)| environment).collect(),
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Takes out the environments idle for longer than the pool's idle timeout at `now`; the
+    /// caller stops them. They sit at the front: the stack is ordered by when each came free.
+    pub fn take_expired(&self, now: Instant) -> Vec<Environment> {
+        let Ok(mut idle) = self.idle.lock() else {
+            return Vec::new();
+        };
+        let fresh = idle
+            .iter()
+            .position(|(_, since)| now.saturating_duration_since(*since) < self.idle_timeout)
+            .unwrap_or(idle.len());
+        idle.drain(..fresh)
+            .map(|(environment, _)| environment)
+            .collect()
+    }
+
+    /// How many environments are warm and unused.
+    #[cfg(test)]
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map_or(0, |idle| idle.len())
     }
 
     /// Runs one invocation in a warm (or newly started) environment. With `want_log`, the
@@ -105,7 +136,7 @@ impl Pool {
             if self.retired.load(Ordering::Acquire) {
                 tokio::spawn(environment.shutdown());
             } else if let Ok(mut idle) = self.idle.lock() {
-                idle.push(environment);
+                idle.push((environment, Instant::now()));
             }
         }
         Ok(PoolOutcome { outcome, log_tail })

@@ -216,6 +216,11 @@ impl Registry {
         removed
     }
 
+    /// Every function, in no order.
+    pub fn all(&self) -> Vec<Arc<Function>> {
+        self.functions.load().values().cloned().collect()
+    }
+
     /// Every function of one account and region, sorted by name.
     pub fn list(&self, account_id: &str, region: &str) -> Vec<Arc<Function>> {
         let map = self.functions.load();

@@ -69,6 +69,7 @@ fn version_for(
             lambda.launcher.clone(),
             lambda.function_logs.clone(),
             lambda.config.max_environments_per_function,
+            lambda.config.idle_timeout,
         )),
     };
     Arc::new(Version {

@@ -28,6 +28,10 @@ impl Drop for Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with_idle_timeout(Duration::from_secs(600)).await
+}
+
+async fn fixture_with_idle_timeout(idle_timeout: Duration) -> Fixture {
     let dir = std::env::temp_dir().join(format!("portico-lambda-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(portico_store::SqliteStore::open(&dir).unwrap());
@@ -39,6 +43,7 @@ async fn fixture() -> Fixture {
             account_id: ACCOUNT.to_owned(),
             public_url: "http://127.0.0.1:1".to_owned(),
             max_environments_per_function: 2,
+            idle_timeout,
         },
     )
     .await
@@ -464,4 +469,29 @@ async fn failed_event_invocations_are_retried_twice() {
     assert_eq!(settled.lines().count(), 3);
     assert!(lines.iter().all(|l| *l == accepted.request_id));
     f.lambda.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_environments_are_stopped_after_the_idle_timeout() {
+    let f = fixture_with_idle_timeout(Duration::from_millis(300)).await;
+    create(&f.lambda, "idle").await;
+    let answer = f.lambda.invoke(invoke_request("idle", None)).await.unwrap();
+    assert_eq!(answer.payload.as_ref(), b"1");
+    let function = f.lambda.existing(&scope(), "idle").unwrap();
+    let pool = &function.latest.pool;
+    assert_eq!(pool.idle_count(), 1);
+    // Warm well within the timeout: the next invocation reuses it.
+    f.lambda.invoke(invoke_request("idle", None)).await.unwrap();
+    assert_eq!(pool.idle_count(), 1);
+    // Past the timeout (plus the sweep's quarter), the reaper has stopped it.
+    for _ in 0..200 {
+        if pool.idle_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(pool.idle_count(), 0);
+    // The function still answers, from a cold environment.
+    let again = f.lambda.invoke(invoke_request("idle", None)).await.unwrap();
+    assert_eq!(again.payload.as_ref(), b"1");
 }

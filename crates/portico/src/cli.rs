@@ -48,6 +48,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_MAX_ENVIRONMENTS", default_value_t = 4)]
     pub max_environments: usize,
 
+    /// Seconds a warm execution environment may sit unused before it is stopped.
+    #[arg(long, env = "PORTICO_IDLE_TIMEOUT_SECS", default_value_t = 600)]
+    pub idle_timeout_secs: u64,
+
     /// Concurrent executions the account allows across all functions (Lambda's default quota).
     #[arg(long, env = "PORTICO_ACCOUNT_CONCURRENCY", default_value_t = 1000)]
     pub account_concurrency: u32,

@@ -69,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             account_id: args.account_id.clone(),
             public_url: format!("http://{}", args.listen),
             max_environments_per_function: args.max_environments,
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         },
     )
     .await
