@@ -16,6 +16,7 @@ mod authorizer;
 mod deployment;
 mod doc;
 mod keys;
+mod keys_import;
 mod method;
 mod model;
 mod openapi;
@@ -29,10 +30,11 @@ mod stage;
 mod tags;
 mod test_invoke;
 mod update;
+mod usage;
 
 use std::sync::Arc;
 
-use portico_core::{AwsError, MethodTester, Scope, StageSink};
+use portico_core::{AwsError, MethodTester, Scope, StageSink, UsageLedger};
 use portico_protocol::{OperationInput, OperationOutput};
 use portico_store::Store;
 
@@ -47,6 +49,9 @@ pub struct ApiGateway {
     writes: tokio::sync::Mutex<()>,
     /// Runs TestInvokeMethod (the data plane); without one that operation is not available.
     tester: Option<Arc<dyn MethodTester>>,
+    /// Reads and adjusts usage-plan quota counts (GetUsage, UpdateUsage); without one
+    /// GetUsage lists no usage and UpdateUsage is not available.
+    usage: Option<Arc<dyn UsageLedger>>,
 }
 
 /// What an operation handler gets besides its input.
@@ -62,12 +67,19 @@ impl ApiGateway {
             sink,
             writes: tokio::sync::Mutex::new(()),
             tester: None,
+            usage: None,
         }
     }
 
     /// Answers TestInvokeMethod through `tester`.
     pub fn with_method_tester(mut self, tester: Arc<dyn MethodTester>) -> Self {
         self.tester = Some(tester);
+        self
+    }
+
+    /// Answers GetUsage and UpdateUsage from `ledger` (the data plane, which counts requests).
+    pub fn with_usage_ledger(mut self, ledger: Arc<dyn UsageLedger>) -> Self {
+        self.usage = Some(ledger);
         self
     }
 
@@ -156,6 +168,9 @@ impl ApiGateway {
             "GetUsagePlanKey" => keys::get_usage_plan_key(&call, op, fields).await,
             "GetUsagePlanKeys" => keys::get_usage_plan_keys(&call, op, fields).await,
             "DeleteUsagePlanKey" => keys::delete_usage_plan_key(&call, op, fields).await,
+            "ImportApiKeys" => keys_import::import_api_keys(&call, op, fields, body).await,
+            "GetUsage" => usage::get_usage(&call, op, fields).await,
+            "UpdateUsage" => usage::update_usage(&call, op, fields).await,
             "UpdateDeployment" => deployment::update(&call, op, fields).await,
             "TagResource" => tags::tag_resource(&call, op, fields).await,
             "UntagResource" => tags::untag_resource(&call, op, fields).await,

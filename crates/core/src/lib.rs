@@ -13,6 +13,7 @@ pub mod logsink;
 pub mod scope;
 pub mod stage;
 pub mod test_invoke;
+pub mod usage;
 
 pub use error::AwsError;
 pub use invoke::{BoxFuture, InvocationType, InvokeRequest, InvokeResult, Invoker};
@@ -20,6 +21,7 @@ pub use logsink::{FunctionLogSink, LogLine, LogTarget};
 pub use scope::Scope;
 pub use stage::{DeployedStage, StageKey, StageSink};
 pub use test_invoke::{MethodTester, TestInvokeRequest, TestInvokeResult};
+pub use usage::{DailyUsage, QuotaPeriod, QuotaSpec, UsageLedger};
 
 /// The account id Portico reports unless configured otherwise: the one the AWS documents use.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";

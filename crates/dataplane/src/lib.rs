@@ -31,6 +31,7 @@ mod test_invoke;
 pub mod throttle;
 mod tls;
 mod usage;
+mod usage_ledger;
 pub mod v2;
 mod validate;
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::gateway::GatewayResponse;
 use crate::throttle::TokenBucket;
+use crate::usage_ledger::CounterState;
 
 #[derive(Debug, Deserialize)]
 struct Throttle {
@@ -70,8 +71,8 @@ impl Period {
     }
 }
 
-/// `(period index, used)`; `None` until the first request.
-type Counter = Arc<Mutex<Option<(i64, i64)>>>;
+/// One key's count under one plan and period kind, with its daily log (`GetUsage`).
+pub(crate) type Counter = Arc<Mutex<CounterState>>;
 
 /// Requests counted against a key's quota in the current period.
 #[derive(Debug)]
@@ -87,19 +88,19 @@ impl Quota {
     /// Counts one request at `now`; `false` when the quota is used up.
     pub fn try_count_at(&self, now: time::OffsetDateTime) -> bool {
         let index = self.period.index(now);
+        let day = now.unix_timestamp().div_euclid(86_400);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let used = match *state {
+        let used = match state.current {
             Some((i, used)) if i == index => used,
             // The offset counts only in the first period.
             Some(_) => 0,
             None => self.offset,
         };
-        if used >= self.limit {
-            *state = Some((index, used));
-            return false;
-        }
-        *state = Some((index, used + 1));
-        true
+        let admitted = used < self.limit;
+        let used = used + i64::from(admitted);
+        state.current = Some((index, used));
+        state.days.record(day, admitted, self.limit - used);
+        admitted
     }
 }
 
@@ -168,7 +169,7 @@ pub fn compile(stage: &serde_json::Value) -> HashMap<String, KeyUsage> {
 #[derive(Default)]
 pub struct QuotaCounters {
     /// By usage plan id, key id and period.
-    counters: Mutex<HashMap<(String, String, Period), Counter>>,
+    pub(crate) counters: Mutex<HashMap<(String, String, Period), Counter>>,
 }
 
 impl QuotaCounters {

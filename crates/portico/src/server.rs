@@ -95,7 +95,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(App {
         account_id: args.account_id.clone(),
         default_region: args.default_region.clone(),
-        apigw: ApiGateway::new(store.clone(), sink).with_method_tester(dataplane.clone()),
+        apigw: ApiGateway::new(store.clone(), sink)
+            .with_method_tester(dataplane.clone())
+            .with_usage_ledger(dataplane.clone()),
         lambda: lambda.clone(),
         dataplane,
         apigateway_ops: OperationRouter::new(portico_model::apigateway::OPERATIONS),
