@@ -134,3 +134,28 @@ def test_get_and_update_usage(aws, portico, tmp_path):
                     "--key-id", "nosuchkey", "--patch-operations",
                     "op=replace,path=/remaining,value=1")
     assert err.endswith("Invalid Usage Plan Key identifier specified")
+
+
+def test_get_model_template(aws):
+    api_id = aws.json("apigateway", "create-rest-api", "--name", "templates")["id"]
+    schema = {"type": "object", "properties": {
+        "a": {"type": "number"}, "b": {"type": "number"}, "op": {"type": "string"},
+        "c": {"type": "number"}}}
+    aws.json("apigateway", "create-model", "--rest-api-id", api_id, "--name", "output",
+             "--content-type", "application/json", "--schema", json.dumps(schema))
+    # AWS's documented sample for this model.
+    assert aws.json("apigateway", "get-model-template", "--rest-api-id", api_id,
+                    "--model-name", "output") == {
+        "value": "#set($inputRoot = $input.path('$'))\n{\n  \"a\" : 3.1415,\n"
+                 "  \"b\" : 3.1415,\n  \"op\" : \"foo\",\n  \"c\" : 3.1415\n}"}
+    listing = {"type": "array", "items": {
+        "$ref": f"https://apigateway.amazonaws.com/restapis/{api_id}/models/output"}}
+    aws.json("apigateway", "create-model", "--rest-api-id", api_id, "--name", "outputs",
+             "--content-type", "application/json", "--schema", json.dumps(listing))
+    assert aws.json("apigateway", "get-model-template", "--rest-api-id", api_id,
+                    "--model-name", "outputs")["value"] == (
+        "#set($inputRoot = $input.path('$'))\n[ {\n  \"a\" : 3.1415,\n"
+        "  \"b\" : 3.1415,\n  \"op\" : \"foo\",\n  \"c\" : 3.1415\n} ]")
+    err = aws.error("apigateway", "get-model-template", "--rest-api-id", api_id,
+                    "--model-name", "nosuch")
+    assert "(NotFoundException) when calling the GetModelTemplate operation" in err

@@ -19,6 +19,7 @@ mod keys;
 mod keys_import;
 mod method;
 mod model;
+mod model_template;
 mod openapi;
 mod page;
 mod persist;
@@ -154,6 +155,7 @@ impl ApiGateway {
             "GetModels" => model::list(&call, op, fields).await,
             "UpdateModel" => model::update(&call, op, fields).await,
             "DeleteModel" => model::delete(&call, op, fields).await,
+            "GetModelTemplate" => model_template::get_model_template(&call, op, fields).await,
             "CreateApiKey" => keys::create_api_key(&call, op, fields).await,
             "GetApiKey" => keys::get_api_key(&call, op, fields).await,
             "GetApiKeys" => keys::get_api_keys(&call, op, fields).await,
