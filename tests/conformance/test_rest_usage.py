@@ -159,3 +159,36 @@ def test_get_model_template(aws):
     err = aws.error("apigateway", "get-model-template", "--rest-api-id", api_id,
                     "--model-name", "nosuch")
     assert "(NotFoundException) when calling the GetModelTemplate operation" in err
+
+
+def test_flush_stage_authorizers_cache(aws, portico, tmp_path):
+    from test_rest_authorizers import AUTHORIZER, Api, create_function, grant, lambda_uri, \
+        mock_method
+    log_path = tmp_path / "events.jsonl"
+    create_function(aws, tmp_path, "FlushAuthz", AUTHORIZER.format(log_path=str(log_path)))
+    rest = aws.json("apigateway", "create-rest-api", "--name", "flush-authorizers")
+    api_id, root = rest["id"], rest["rootResourceId"]
+    grant(aws, "FlushAuthz", api_id, "authorizers", "authorizers/*")
+    authorizer = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
+                          "--name", "token", "--type", "TOKEN",
+                          "--authorizer-uri", lambda_uri("FlushAuthz"))["id"]
+    rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
+                   "--parent-id", root, "--path-part", "mock")["id"]
+    mock_method(aws, api_id, rid, authorizer)
+    aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
+    client = Api(portico, api_id, log_path)
+
+    for _ in range(2):
+        assert client.get("/mock", {"Authorization": "allow-flush"})[0] == 200
+    assert len(client.calls_with("allow-flush")) == 1
+    proc = aws.run("apigateway", "flush-stage-authorizers-cache", "--rest-api-id", api_id,
+                   "--stage-name", "prod")
+    assert proc.stdout.strip() == ""
+    # The cached answer is gone: the next request asks the authorizer again, once.
+    for _ in range(2):
+        assert client.get("/mock", {"Authorization": "allow-flush"})[0] == 200
+    assert len(client.calls_with("allow-flush")) == 2
+    err = aws.error("apigateway", "flush-stage-authorizers-cache", "--rest-api-id", api_id,
+                    "--stage-name", "nosuch")
+    assert err.endswith("(NotFoundException) when calling the FlushStageAuthorizersCache "
+                        "operation: Invalid Stage identifier specified")

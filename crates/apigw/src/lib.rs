@@ -13,6 +13,7 @@
 
 mod account;
 mod authorizer;
+mod authorizer_cache;
 mod deployment;
 mod doc;
 mod keys;
@@ -192,6 +193,9 @@ impl ApiGateway {
             "DeleteStage" => stage::delete(&call, op, fields).await,
             "UpdateStage" => stage::update(&call, op, fields).await,
             "FlushStageCache" => stage::flush_cache(&call, op, fields).await,
+            "FlushStageAuthorizersCache" => {
+                authorizer_cache::flush_stage_authorizers_cache(&call, op, fields).await
+            }
             "TestInvokeMethod" => test_invoke::test_invoke_method(&call, op, fields).await,
             other => Err(AwsError::new(
                 "NotImplementedException",
