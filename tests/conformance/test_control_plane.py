@@ -181,8 +181,8 @@ def test_oversized_bodies_are_refused(portico, aws):
 
 
 def test_operations_not_served_yet_say_so(portico):
-    status, headers, body = portico.request("GET", "/account", headers=SIGNED)
+    status, headers, body = portico.request("GET", "/domainnames", headers=SIGNED)
     assert status == 501
     assert headers["x-amzn-errortype"] == "NotImplementedException"
     assert json.loads(body) == {
-        "message": "Portico does not implement the API Gateway operation GetAccount yet"}
+        "message": "Portico does not implement the API Gateway operation GetDomainNames yet"}
