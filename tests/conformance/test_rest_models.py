@@ -196,3 +196,29 @@ def test_body_not_validated_without_validate_request_body(aws, portico):
         assert (status, got) == (200, b'{"ok": true}')
     finally:
         aws.run("apigateway", "delete-rest-api", "--rest-api-id", api_id)
+
+
+def test_customised_bad_request_body_shows_the_validation_error(aws, portico):
+    # A common customisation: report what validation found, not only "Invalid request body".
+    api_id = validated_api(aws)
+    try:
+        template = ('{"message": $context.error.messageString, '
+                    '"detail": "$context.error.validationErrorString"}')
+        for response_type in ("BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS"):
+            aws.json("apigateway", "put-gateway-response", "--rest-api-id", api_id,
+                     "--response-type", response_type,
+                     "--response-templates", json.dumps({"application/json": template}))
+        aws.json("apigateway", "create-deployment", "--rest-api-id", api_id,
+                 "--stage-name", "v")
+        status, _, got = post(portico, api_id, b'{"age": 3}', TENANT)
+        # Templates do not escape what they insert, so this is the raw text AWS gives too.
+        assert (status, got) == (
+            400, b'{"message": "Invalid request body", '
+                 b'"detail": "[object has missing required properties (["name"])]"}')
+        status, _, got = post(portico, api_id, b'{}', {"Content-Type": "application/json"})
+        assert status == 400
+        assert json.loads(got) == {
+            "message": "Missing required request parameters: [x-tenant]",
+            "detail": "Missing required request parameters: [x-tenant]"}
+    finally:
+        aws.run("apigateway", "delete-rest-api", "--rest-api-id", api_id)

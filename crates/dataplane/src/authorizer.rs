@@ -149,6 +149,7 @@ impl GatewayResponse {
             status: 401,
             error_type: "UnauthorizedException",
             body: "{\"message\":\"Unauthorized\"}".to_owned(),
+            validation_error: String::new(),
             response_type: "UNAUTHORIZED",
             message: "Unauthorized".to_owned(),
         }
@@ -165,6 +166,7 @@ impl GatewayResponse {
             status: 403,
             error_type: "AccessDeniedException",
             body: format!("{{\"Message\":\"{message}\"}}"),
+            validation_error: String::new(),
             response_type: "ACCESS_DENIED",
             message: message.to_owned(),
         }
@@ -176,6 +178,7 @@ impl GatewayResponse {
             status: 500,
             error_type: "AuthorizerConfigurationException",
             body: "{\"message\":null}".to_owned(),
+            validation_error: String::new(),
             response_type: "AUTHORIZER_CONFIGURATION_ERROR",
             message: String::new(),
         }
@@ -187,6 +190,7 @@ impl GatewayResponse {
             status: 500,
             error_type: "AuthorizerConfigurationException",
             body: "{\"message\":null}".to_owned(),
+            validation_error: String::new(),
             response_type: "AUTHORIZER_FAILURE",
             message: String::new(),
         }

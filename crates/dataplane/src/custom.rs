@@ -113,7 +113,7 @@ pub(crate) fn respond(
                 "message": error.message,
                 "messageString": Value::String(error.message.clone()).to_string(),
                 "responseType": error.response_type,
-                "validationErrorString": "",
+                "validationErrorString": error.validation_error,
             }),
         );
     }

@@ -21,6 +21,8 @@ pub struct GatewayResponse {
     pub response_type: &'static str,
     /// `$context.error.message`.
     pub message: String,
+    /// `$context.error.validationErrorString`: what request validation found (empty otherwise).
+    pub validation_error: String,
 }
 
 fn templated(message: &str) -> String {
@@ -34,6 +36,7 @@ impl GatewayResponse {
             status: 403,
             error_type: "MissingAuthenticationTokenException",
             body: templated("Missing Authentication Token"),
+            validation_error: String::new(),
             response_type: "MISSING_AUTHENTICATION_TOKEN",
             message: "Missing Authentication Token".to_owned(),
         }
@@ -45,6 +48,7 @@ impl GatewayResponse {
             status: 403,
             error_type: "ForbiddenException",
             body: templated("Forbidden"),
+            validation_error: String::new(),
             response_type: "DEFAULT_4XX",
             message: "Forbidden".to_owned(),
         }
@@ -59,6 +63,7 @@ impl GatewayResponse {
             body: templated(&format!(
                 "The API id '{api_id}' does not correspond to a deployed API Gateway API"
             )),
+            validation_error: String::new(),
             response_type: "DEFAULT_4XX",
             message: String::new(),
         }
@@ -71,6 +76,7 @@ impl GatewayResponse {
             status: 502,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Internal server error\"}".to_owned(),
+            validation_error: String::new(),
             response_type: "INTEGRATION_FAILURE",
             message: "Internal server error".to_owned(),
         }
@@ -82,6 +88,7 @@ impl GatewayResponse {
             status: 500,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Internal server error\"}".to_owned(),
+            validation_error: String::new(),
             response_type: "API_CONFIGURATION_ERROR",
             message: "Internal server error".to_owned(),
         }
@@ -93,6 +100,7 @@ impl GatewayResponse {
             status: 504,
             error_type: "InternalServerErrorException",
             body: "{\"message\": \"Endpoint request timed out\"}".to_owned(),
+            validation_error: String::new(),
             response_type: "INTEGRATION_TIMEOUT",
             message: "Endpoint request timed out".to_owned(),
         }
@@ -104,6 +112,7 @@ impl GatewayResponse {
             status: 415,
             error_type: "UnsupportedMediaTypeException",
             body: templated("Unsupported Media Type"),
+            validation_error: String::new(),
             response_type: "UNSUPPORTED_MEDIA_TYPE",
             message: "Unsupported Media Type".to_owned(),
         }
@@ -115,6 +124,7 @@ impl GatewayResponse {
             status: 413,
             error_type: "RequestTooLargeException",
             body: templated("Request Too Long"),
+            validation_error: String::new(),
             response_type: "REQUEST_TOO_LARGE",
             message: "Request Too Long".to_owned(),
         }
@@ -130,6 +140,7 @@ impl GatewayResponse {
             status: 400,
             error_type: "BadRequestException",
             body: templated(&message),
+            validation_error: message.clone(),
             response_type: "BAD_REQUEST_PARAMETERS",
             message,
         }
@@ -141,6 +152,7 @@ impl GatewayResponse {
             status: 403,
             error_type: "ForbiddenException",
             body: templated("Forbidden"),
+            validation_error: String::new(),
             response_type: "INVALID_API_KEY",
             message: "Forbidden".to_owned(),
         }
@@ -152,6 +164,7 @@ impl GatewayResponse {
             status: 429,
             error_type: "TooManyRequestsException",
             body: templated("Too Many Requests"),
+            validation_error: String::new(),
             response_type: "THROTTLED",
             message: "Too Many Requests".to_owned(),
         }
@@ -163,6 +176,7 @@ impl GatewayResponse {
             status: 429,
             error_type: "LimitExceededException",
             body: templated("Limit Exceeded"),
+            validation_error: String::new(),
             response_type: "QUOTA_EXCEEDED",
             message: "Limit Exceeded".to_owned(),
         }
@@ -181,6 +195,7 @@ impl GatewayResponse {
                 "{{\"Message\":{}}}",
                 serde_json::Value::from(message.as_str())
             ),
+            validation_error: String::new(),
             response_type: "ACCESS_DENIED",
             message,
         }

@@ -98,6 +98,7 @@ fn refusal(error: &SigV4Error) -> GatewayResponse {
             "{{\"message\":{}}}",
             serde_json::Value::from(message.as_str())
         ),
+        validation_error: String::new(),
         response_type,
         message,
     }

@@ -142,6 +142,7 @@ pub fn invalid_body() -> GatewayResponse {
         status: 400,
         error_type: "BadRequestException",
         body: "{\"message\":\"Invalid request body\"}".to_owned(),
+        validation_error: String::new(),
         response_type: "BAD_REQUEST_BODY",
         message: "Invalid request body".to_owned(),
     }
@@ -179,7 +180,9 @@ impl BodyValidation {
             None => Ok(()),
             Some(detail) => {
                 tracing::info!(api = %api_id, model = %model.name, errors = %detail, "Request body does not match model schema for content type");
-                Err(invalid_body())
+                let mut refused = invalid_body();
+                refused.validation_error = detail;
+                Err(refused)
             }
         }
     }
@@ -408,8 +411,18 @@ mod tests {
         );
         assert_eq!(body.model_for(Some("text/plain")).unwrap().name, "Empty");
         let refused = body.check("api1", None, br#"{"age":1}"#).unwrap_err();
-        assert_eq!(refused, invalid_body());
         assert_eq!(refused.body, r#"{"message":"Invalid request body"}"#);
+        assert_eq!(
+            refused.validation_error,
+            r#"[object has missing required properties (["name"])]"#
+        );
+        assert_eq!(
+            GatewayResponse {
+                validation_error: String::new(),
+                ..refused
+            },
+            invalid_body()
+        );
         assert!(body.check("api1", Some("text/plain"), b"{}").is_ok());
         // A validator that does not check bodies compiles nothing.
         let params_only = vec![RequestValidator {
