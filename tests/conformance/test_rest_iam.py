@@ -220,3 +220,63 @@ def test_another_region_is_refused(server, api):
     assert (status, body) == (
         403, b'{"message":"Credential should be scoped to a valid region. "}')
     assert headers["x-amzn-errortype"] == "InvalidSignatureException"
+
+
+ECHO = """
+import json
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
+"""
+
+
+@pytest.fixture(scope="module")
+def http_api(server, tmp_path_factory):
+    """An HTTP API whose GET /iam route is AWS_IAM and GET /open is not, both on a function
+    that answers the event's requestContext.authorizer."""
+    import io
+    import zipfile
+    aws = AwsCli(server)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("echo.py", ECHO)
+    path = tmp_path_factory.mktemp("iam-http") / "echo.zip"
+    path.write_bytes(buf.getvalue())
+    fn = aws.json("lambda", "create-function", "--function-name", "IamEcho",
+                  "--runtime", "python3.11", "--handler", "echo.handler",
+                  "--role", f"arn:aws:iam::{ACCOUNT}:role/r", "--zip-file", f"fileb://{path}")
+    aws.json("lambda", "add-permission", "--function-name", "IamEcho",
+             "--statement-id", "apigateway-any", "--action", "lambda:InvokeFunction",
+             "--principal", "apigateway.amazonaws.com",
+             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:*/*")
+    api_id = aws.json("apigatewayv2", "create-api", "--name", "iam-http",
+                      "--protocol-type", "HTTP")["ApiId"]
+    integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
+                           "--integration-type", "AWS_PROXY", "--integration-uri",
+                           fn["FunctionArn"], "--payload-format-version", "2.0")
+    for key, authorization in (("GET /iam", "AWS_IAM"), ("GET /open", "NONE")):
+        aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", key,
+                 "--authorization-type", authorization,
+                 "--target", f"integrations/{integration['IntegrationId']}")
+    aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "$default",
+             "--auto-deploy")
+    return api_id
+
+
+def test_http_api_aws_iam_routes_need_a_signature(server, http_api):
+    status, headers, body = unsigned(server, http_api, "GET", "/iam")
+    assert (status, body) == (403, b'{"message":"Forbidden"}')
+    status, _, body = send(server, signed(server, http_api, "GET", "/iam", FLAG_KEY))
+    assert status == 200
+    assert json.loads(body) == {"iam": {
+        "accessKey": FLAG_KEY.access_key, "accountId": ACCOUNT, "callerId": ACCOUNT,
+        "cognitoIdentity": None, "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}}
+    # A key Portico was not given is refused, as AWS refuses an unknown key.
+    stranger = Credentials("AKIDSTRANGER", "nope")
+    status, _, body = send(server, signed(server, http_api, "GET", "/iam", stranger))
+    assert status == 403
+    assert json.loads(body) == {
+        "message": "The security token included in the request is invalid."}
+    # Routes without AWS_IAM stay open.
+    status, _, body = unsigned(server, http_api, "GET", "/open")
+    assert (status, body) == (200, b"null")

@@ -82,12 +82,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let invoker: Arc<dyn Invoker> = lambda.clone();
     let iam_keys = args.iam_credentials();
     tracing::info!(access_keys = ?iam_keys.access_key_ids().collect::<Vec<_>>(), "keys AWS_IAM methods accept");
-    let dataplane = Arc::new(DataPlane::new(invoker).with_credentials(Arc::new(iam_keys)));
+    let iam_keys: Arc<dyn portico_dataplane::CredentialsProvider> = Arc::new(iam_keys);
+    let dataplane = Arc::new(DataPlane::new(invoker).with_credentials(iam_keys.clone()));
     let sink: Arc<dyn StageSink> = dataplane.clone();
     let stages = portico_apigw::publish_all_stages(store.as_ref(), sink.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("cannot load deployed stages: {e}"))?;
-    let httpapi = Arc::new(HttpApiPlane::new(lambda.clone()));
+    let httpapi = Arc::new(HttpApiPlane::new(lambda.clone()).with_credentials(iam_keys));
     let v2_sink: Arc<dyn StageSink> = httpapi.clone();
     let v2_stages = portico_apigwv2::publish_all_stages(store.as_ref(), v2_sink.as_ref())
         .await

@@ -59,6 +59,8 @@ pub(crate) struct CompiledRoute {
     pub integration: Arc<HttpIntegration>,
     /// The route's authorizer (`CUSTOM` or `JWT`), if any.
     pub auth: Option<RouteAuth>,
+    /// `AWS_IAM`: only SigV4-signed requests are served.
+    pub aws_iam: bool,
 }
 
 /// One route of a WebSocket API.
@@ -365,6 +367,7 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
             route_key: route_key.to_owned(),
             integration,
             auth,
+            aws_iam: route.authorization_type.as_deref() == Some("AWS_IAM"),
         });
         if let Err(error) = builder.insert_route_key(route_key, compiled) {
             tracing::warn!(api = %key.api_id, route = route_key, %error, "route skipped");

@@ -52,6 +52,8 @@ pub struct HttpApiPlane {
     http_client: crate::backend::HttpClient,
     /// Live WebSocket connections, for the `@connections` management API.
     connections: Arc<Connections>,
+    /// The keys `AWS_IAM` routes accept.
+    credentials: Arc<dyn portico_sigv4::CredentialsProvider>,
 }
 
 /// Whether a request asks to upgrade to a WebSocket.
@@ -84,7 +86,18 @@ impl HttpApiPlane {
             invoker,
             http_client: crate::backend::client(),
             connections: Arc::default(),
+            credentials: Arc::new(portico_sigv4::StaticCredentials::new()),
         }
+    }
+
+    /// The keys whose SigV4 signatures `AWS_IAM` routes accept (none by default).
+    #[must_use]
+    pub fn with_credentials(
+        mut self,
+        credentials: Arc<dyn portico_sigv4::CredentialsProvider>,
+    ) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// Whether `api_id` is a deployed v2 API (so its requests belong here, not to REST).
@@ -122,16 +135,12 @@ impl HttpApiPlane {
             // listener sends to `manage`; anything else is refused as AWS refuses it.
             return serve::gateway(403, "Forbidden", &portico_core::ids::extended_request_id());
         }
-        serve::run(
-            &stage,
-            self.invoker.as_ref(),
-            &self.http_client,
-            host,
-            &route_path,
-            request,
-            client,
-        )
-        .await
+        let backends = serve::Backends {
+            invoker: self.invoker.as_ref(),
+            http_client: &self.http_client,
+            credentials: self.credentials.as_ref(),
+        };
+        serve::run(&stage, &backends, host, &route_path, request, client).await
     }
 }
 

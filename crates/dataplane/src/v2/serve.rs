@@ -10,11 +10,12 @@ use rand::Rng;
 use super::compile::LambdaTarget;
 use super::compile::{CompiledHttpStage, HttpIntegration, PayloadVersion};
 use super::cors::CompiledCors;
-use super::event::{RequestFacts, event_v1, event_v2};
+use super::event::{AuthorizerContext, RequestFacts, event_v1, event_v2};
 use super::http_proxy::{self, ProxyInputs};
 use super::response::{FunctionResponse, parse_v1, parse_v2};
 use crate::ClientInfo;
 use crate::backend::HttpClient;
+use serde_json::json;
 
 /// A response the gateway makes itself: `{"message":"…"}` as HTTP APIs word it.
 pub(crate) fn gateway(status: u16, message: &str, request_id: &str) -> Response<Bytes> {
@@ -101,8 +102,7 @@ fn event_headers(
 
 pub(crate) async fn run(
     stage: &CompiledHttpStage,
-    invoker: &dyn Invoker,
-    http_client: &HttpClient,
+    backends: &Backends<'_>,
     host: &str,
     route_path: &str,
     request: Request<Bytes>,
@@ -116,13 +116,9 @@ pub(crate) async fn run(
         stamp(&mut response, &request_id);
         return response;
     }
-    let backends = Backends {
-        invoker,
-        http_client,
-    };
     let mut response = route(
         stage,
-        &backends,
+        backends,
         host,
         route_path,
         &request,
@@ -137,9 +133,57 @@ pub(crate) async fn run(
 }
 
 /// What integrations are called through.
-struct Backends<'a> {
-    invoker: &'a dyn Invoker,
-    http_client: &'a HttpClient,
+/// What a request may call on: functions, HTTP backends, and the keys `AWS_IAM` accepts.
+pub(crate) struct Backends<'a> {
+    pub invoker: &'a dyn Invoker,
+    pub http_client: &'a HttpClient,
+    pub credentials: &'a dyn portico_sigv4::CredentialsProvider,
+}
+
+/// An `AWS_IAM` route's check: the caller's SigV4 signature for `execute-api` in the API's
+/// region, against the configured keys (every key acts as its account's root user; no IAM
+/// policy is evaluated). An unsigned request is `403 Forbidden`, a bad signature 403 with the
+/// signature's own message; a signed caller shows as `requestContext.authorizer.iam`.
+fn iam_caller(
+    stage: &CompiledHttpStage,
+    request: &Request<Bytes>,
+    credentials: &dyn portico_sigv4::CredentialsProvider,
+) -> Result<AuthorizerContext, (u16, String)> {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let signed = portico_sigv4::SignedRequest {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        query: request.uri().query(),
+        host,
+        headers: request.headers(),
+        body: request.body(),
+    };
+    let expected = portico_sigv4::Expectation::new("execute-api", Some(&stage.region));
+    match portico_sigv4::verify(&signed, &expected, credentials) {
+        Ok(verified) => {
+            let account = &stage.account_id;
+            Ok(AuthorizerContext {
+                v2: json!({"iam": {
+                    "accessKey": verified.access_key_id,
+                    "accountId": account,
+                    "callerId": account,
+                    "cognitoIdentity": null,
+                    "principalOrgId": null,
+                    "userArn": format!("arn:aws:iam::{account}:root"),
+                    "userId": account,
+                }}),
+                v1: json!({"claims": null, "scopes": null}),
+            })
+        }
+        Err(portico_sigv4::SigV4Error::MissingAuthenticationToken) => {
+            Err((403, "Forbidden".to_owned()))
+        }
+        Err(refused) => Err((refused.status(), refused.message())),
+    }
 }
 
 async fn route(
@@ -177,7 +221,13 @@ async fn route(
         authorizer: None,
     };
     let authorized;
-    if let Some(auth) = &route.auth {
+    if route.aws_iam {
+        match iam_caller(stage, request, backends.credentials) {
+            Ok(context) => authorized = context,
+            Err((status, message)) => return gateway(status, &message, request_id),
+        }
+        facts.authorizer = Some(&authorized);
+    } else if let Some(auth) = &route.auth {
         let route_arn = format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
             stage.region, stage.account_id, stage.api_id, stage.stage_name, method, route_path
