@@ -356,6 +356,33 @@ fn compile_templates(
         .collect()
 }
 
+/// Compiled selection patterns, shared by every deployment this thread compiles. APIs repeat a
+/// handful of patterns (`.*Error.*`, `4\d{2}`) across all their methods, and compiling a regex
+/// costs far more than the rest of a method: without this, building a 400-method API's
+/// patterns dominated its deployment. A `Regex` is a cheap handle, so cached ones are shared.
+const PATTERN_CACHE_LIMIT: usize = 4096;
+
+thread_local! {
+    static PATTERNS: std::cell::RefCell<HashMap<String, Regex>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// `pattern` as the full-match regex API Gateway applies (Java's `matches`).
+fn selection_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    PATTERNS.with(|cache| {
+        if let Some(found) = cache.borrow().get(pattern) {
+            return Ok(found.clone());
+        }
+        let compiled = Regex::new(&format!("^(?:{pattern})$"))?;
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= PATTERN_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(pattern.to_owned(), compiled.clone());
+        Ok(compiled)
+    })
+}
+
 fn compile_response(
     response: &IntegrationResponse,
     key: &StageKey,
@@ -365,7 +392,7 @@ fn compile_response(
     let status = response.status_code.as_deref()?.parse().ok()?;
     let pattern = match response.selection_pattern.as_deref() {
         None | Some("") => None,
-        Some(p) => match Regex::new(&format!("^(?:{p})$")) {
+        Some(p) => match selection_regex(p) {
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::warn!(api = %key.api_id, %where_, pattern = p, error = %e, "selection pattern does not compile");
@@ -650,6 +677,18 @@ pub fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledStage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn selection_patterns_match_whole_values_and_are_compiled_once() {
+        let first = super::selection_regex(r"4\d{2}").unwrap();
+        assert!(first.is_match("404"));
+        assert!(!first.is_match("4040"));
+        assert!(!first.is_match("x404"));
+        let again = super::selection_regex(r"4\d{2}").unwrap();
+        assert_eq!(first.as_str(), again.as_str());
+        assert!(super::PATTERNS.with(|c| c.borrow().contains_key(r"4\d{2}")));
+        assert!(super::selection_regex("(unclosed").is_err());
+    }
+
     #[test]
     fn service_of_uri() {
         assert_eq!(
