@@ -49,7 +49,8 @@ pub struct ApiGateway {
     /// Serializes this node's writes so read-modify-write of an API document does not race
     /// itself; other nodes are kept honest by the store's version check.
     writes: tokio::sync::Mutex<()>,
-    /// Runs TestInvokeMethod (the data plane); without one that operation is not available.
+    /// Runs TestInvokeMethod and TestInvokeAuthorizer (the data plane); without one those
+    /// operations are not available.
     tester: Option<Arc<dyn MethodTester>>,
     /// Reads and adjusts usage-plan quota counts (GetUsage, UpdateUsage); without one
     /// GetUsage lists no usage and UpdateUsage is not available.
@@ -197,6 +198,7 @@ impl ApiGateway {
                 authorizer_cache::flush_stage_authorizers_cache(&call, op, fields).await
             }
             "TestInvokeMethod" => test_invoke::test_invoke_method(&call, op, fields).await,
+            "TestInvokeAuthorizer" => test_invoke::test_invoke_authorizer(&call, op, fields).await,
             other => Err(AwsError::new(
                 "NotImplementedException",
                 501,

@@ -1,14 +1,19 @@
-//! TestInvokeMethod: the console's "Test" button.
+//! TestInvokeMethod and TestInvokeAuthorizer: the console's "Test" buttons.
 //!
 //! The method's current (undeployed) definition is what runs: the API document is handed,
 //! whole, to the [`MethodTester`] (the data plane), which compiles it into a throwaway stage and
 //! runs one request through it without authorization or API keys. This crate only validates the
-//! address (the same NotFound wording as GetMethod) and shapes the answer.
+//! address (the same NotFound wording as GetMethod) and shapes the answer. TestInvokeAuthorizer
+//! likewise hands the document to the tester, which runs the named authorizer's current
+//! definition (not the deployed one) against a simulated request.
 
 use std::collections::BTreeMap;
 
-use portico_core::{AwsError, TestInvokeRequest};
-use portico_model::apigateway::{TestInvokeMethodRequest, TestInvokeMethodResponse};
+use portico_core::{AwsError, MethodTester, TestAuthorizerRequest, TestInvokeRequest};
+use portico_model::apigateway::{
+    TestInvokeAuthorizerRequest, TestInvokeAuthorizerResponse, TestInvokeMethodRequest,
+    TestInvokeMethodResponse,
+};
 use portico_model::binding::Operation;
 use portico_protocol::{OperationOutput, decode};
 use serde_json::{Map, Value};
@@ -17,6 +22,7 @@ use crate::Call;
 use crate::doc::required;
 
 const INPUT: &str = "testInvokeMethodInput";
+const AUTHORIZER_INPUT: &str = "testInvokeAuthorizerInput";
 
 /// Request headers in order: every value of `multiValueHeaders`, then the `headers` whose
 /// names it does not already carry.
@@ -50,6 +56,27 @@ fn response_headers(
     (single, multi)
 }
 
+fn tester<'a>(call: &'a Call<'_>, operation: &str) -> Result<&'a dyn MethodTester, AwsError> {
+    call.service.tester.as_deref().ok_or_else(|| {
+        AwsError::new(
+            "NotImplementedException",
+            501,
+            format!("{operation} needs the data plane, which this server does not run"),
+        )
+    })
+}
+
+/// The stored document is the definition a deployment would freeze (same member names).
+fn definition(doc: &crate::doc::ApiDoc) -> Result<Value, AwsError> {
+    serde_json::to_value(doc).map_err(|e| {
+        AwsError::new(
+            "InternalFailure",
+            500,
+            format!("the API definition cannot be read: {e}"),
+        )
+    })
+}
+
 pub(crate) async fn test_invoke_method(
     call: &Call<'_>,
     op: &'static Operation,
@@ -61,21 +88,8 @@ pub(crate) async fn test_invoke_method(
     let http_method = required(req.http_method, INPUT, "httpMethod")?;
     let (doc, _) = call.load_api(&api_id).await?;
     doc.method(&resource_id, &http_method)?;
-    let Some(tester) = call.service.tester.as_ref() else {
-        return Err(AwsError::new(
-            "NotImplementedException",
-            501,
-            "TestInvokeMethod needs the data plane, which this server does not run",
-        ));
-    };
-    // The stored document is the definition a deployment would freeze (same member names).
-    let definition = serde_json::to_value(&doc).map_err(|e| {
-        AwsError::new(
-            "InternalFailure",
-            500,
-            format!("the API definition cannot be read: {e}"),
-        )
-    })?;
+    let tester = tester(call, "TestInvokeMethod")?;
+    let definition = definition(&doc)?;
     let result = tester
         .test_invoke(TestInvokeRequest {
             account_id: call.scope.account_id.clone(),
@@ -100,6 +114,46 @@ pub(crate) async fn test_invoke_method(
             multi_value_headers: Some(multi_value_headers),
             log: Some(result.log),
             latency: Some(i64::try_from(result.latency_ms).unwrap_or(i64::MAX)),
+        },
+    )
+}
+
+pub(crate) async fn test_invoke_authorizer(
+    call: &Call<'_>,
+    op: &'static Operation,
+    input: Map<String, Value>,
+) -> Result<OperationOutput, AwsError> {
+    let req: TestInvokeAuthorizerRequest = decode(input)?;
+    let api_id = required(req.rest_api_id, AUTHORIZER_INPUT, "restApiId")?;
+    let authorizer_id = required(req.authorizer_id, AUTHORIZER_INPUT, "authorizerId")?;
+    let (doc, _) = call.load_api(&api_id).await?;
+    doc.authorizer(&authorizer_id)?;
+    let tester = tester(call, "TestInvokeAuthorizer")?;
+    let definition = definition(&doc)?;
+    let result = tester
+        .test_authorizer(TestAuthorizerRequest {
+            account_id: call.scope.account_id.clone(),
+            region: call.scope.region.clone(),
+            api_id,
+            definition,
+            authorizer_id,
+            path_with_query_string: req.path_with_query_string,
+            body: req.body.unwrap_or_default(),
+            headers: request_headers(req.headers, req.multi_value_headers),
+            stage_variables: req.stage_variables.unwrap_or_default(),
+        })
+        .await;
+    OperationOutput::json(
+        op,
+        &TestInvokeAuthorizerResponse {
+            client_status: Some(i32::from(result.client_status)),
+            log: Some(result.log),
+            latency: Some(i64::try_from(result.latency_ms).unwrap_or(i64::MAX)),
+            principal_id: result.principal_id,
+            policy: result.policy,
+            authorization: (!result.authorization.is_empty()).then_some(result.authorization),
+            // Claims come from Cognito user pools, which Portico's authorizers do not serve.
+            claims: None,
         },
     )
 }

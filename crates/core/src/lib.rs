@@ -20,7 +20,9 @@ pub use invoke::{BoxFuture, InvocationType, InvokeRequest, InvokeResult, Invoker
 pub use logsink::{FunctionLogSink, LogLine, LogTarget};
 pub use scope::Scope;
 pub use stage::{DeployedStage, StageKey, StageSink};
-pub use test_invoke::{MethodTester, TestInvokeRequest, TestInvokeResult};
+pub use test_invoke::{
+    MethodTester, TestAuthorizerRequest, TestAuthorizerResult, TestInvokeRequest, TestInvokeResult,
+};
 pub use usage::{DailyUsage, QuotaPeriod, QuotaSpec, UsageLedger};
 
 /// The account id Portico reports unless configured otherwise: the one the AWS documents use.

@@ -5,7 +5,9 @@
 //! hands over the API document shaped as a frozen deployment would be, and the data plane
 //! compiles it into a throwaway stage (`test-invoke-stage`), runs one request through its
 //! pipeline without authorization, API keys or throttling, and records the execution log as
-//! the console shows it. Plain data in and out, so neither side depends on the other.
+//! the console shows it. `TestInvokeAuthorizer` works the same way: the data plane compiles the
+//! document's authorizers as for a stage and runs the named one once against a simulated
+//! request. Plain data in and out, so neither side depends on the other.
 
 use std::collections::BTreeMap;
 
@@ -50,7 +52,53 @@ pub struct TestInvokeResult {
     pub latency_ms: u64,
 }
 
-/// Something that can run a method's current definition: implemented by the data plane.
+/// Something that can run a method's or an authorizer's current definition: implemented by
+/// the data plane.
 pub trait MethodTester: Send + Sync {
     fn test_invoke(&self, request: TestInvokeRequest) -> BoxFuture<'_, TestInvokeResult>;
+
+    /// `TestInvokeAuthorizer`: runs the authorizer without caching its answer.
+    fn test_authorizer(
+        &self,
+        request: TestAuthorizerRequest,
+    ) -> BoxFuture<'_, TestAuthorizerResult>;
+}
+
+/// The stage a `TestInvokeAuthorizer` call simulates: its name in the `methodArn` the function
+/// receives (`arn:aws:execute-api:{region}:{account}:{api}/ESTestInvoke-stage/GET/`).
+pub const TEST_AUTHORIZER_STAGE: &str = "ESTestInvoke-stage";
+
+/// One `TestInvokeAuthorizer` call: an authorizer's current definition run against a
+/// simulated `GET` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestAuthorizerRequest {
+    pub account_id: String,
+    pub region: String,
+    pub api_id: String,
+    /// The API's current definition in the shape of a frozen deployment (as for
+    /// [`TestInvokeRequest::definition`]); its `authorizers` hold the one under test.
+    pub definition: Value,
+    pub authorizer_id: String,
+    /// `pathWithQueryString`; `None` is the root path.
+    pub path_with_query_string: Option<String>,
+    pub body: String,
+    /// Request headers in order, repeated names kept (`headers` and `multiValueHeaders`).
+    pub headers: Vec<(String, String)>,
+    /// `stageVariables`: the variables of the simulated stage.
+    pub stage_variables: BTreeMap<String, String>,
+}
+
+/// What the authorizer answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestAuthorizerResult {
+    /// The status the client would have received: 200 when let through, 401, 403 or 500.
+    pub client_status: u16,
+    pub log: String,
+    pub latency_ms: u64,
+    /// `principalId` of the function's answer, when it gave one.
+    pub principal_id: Option<String>,
+    /// The answer's `policyDocument`, as a JSON string.
+    pub policy: Option<String>,
+    /// The answer's `context` entries, each value as a one-element list.
+    pub authorization: BTreeMap<String, Vec<String>>,
 }

@@ -52,7 +52,7 @@ enum Kind {
 
 /// One authorizer of a deployed stage.
 pub struct CompiledAuthorizer {
-    id: String,
+    pub(crate) id: String,
     kind: Kind,
     /// `None` when `authorizerUri` names no Lambda function.
     target: Option<LambdaTarget>,
@@ -325,7 +325,7 @@ pub(crate) async fn run(
 
 impl CompiledAuthorizer {
     /// The identity values the cache is keyed by; `None` when one is missing (401).
-    fn identity(&self, exchange: &Exchange<'_>) -> Result<Vec<String>, GatewayResponse> {
+    pub(crate) fn identity(&self, exchange: &Exchange<'_>) -> Result<Vec<String>, GatewayResponse> {
         match &self.kind {
             Kind::Token { header, validation } => {
                 let token = exchange
@@ -349,7 +349,12 @@ impl CompiledAuthorizer {
         }
     }
 
-    fn event(&self, exchange: &Exchange<'_>, method_arn: &str, identity: &[String]) -> Value {
+    pub(crate) fn event(
+        &self,
+        exchange: &Exchange<'_>,
+        method_arn: &str,
+        identity: &[String],
+    ) -> Value {
         let mut event = Map::new();
         match self.kind {
             Kind::Token { .. } => {
@@ -387,7 +392,7 @@ impl CompiledAuthorizer {
         )
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         exchange: &Exchange<'_>,
         invoker: &dyn Invoker,
@@ -410,6 +415,11 @@ impl CompiledAuthorizer {
             source_arn: (!self.with_credentials).then(|| source_arn.clone()),
             log_tail: false,
         };
+        // Only a test invocation records these lines: real requests skip the formatting.
+        if exchange.log.is_some() {
+            exchange.trace_lambda_request(&request);
+        }
+        let started = exchange.trace_clock();
         let result = match tokio::time::timeout(AUTHORIZER_TIMEOUT, invoker.invoke(request)).await {
             Err(_) => {
                 tracing::warn!(%api, authorizer = %self.id, "Execution failed due to configuration error: the authorizer timed out");
@@ -439,6 +449,9 @@ impl CompiledAuthorizer {
             }
             Ok(Ok(result)) => result,
         };
+        if exchange.log.is_some() {
+            exchange.trace_lambda_response(&result, started);
+        }
         let answer = serde_json::from_slice::<Value>(&result.payload).ok();
         if result.function_error.is_some() {
             // A function failing with exactly "Unauthorized" asks for a 401.
@@ -459,7 +472,7 @@ impl CompiledAuthorizer {
     }
 
     /// A (possibly cached) answer evaluated for this request's method ARN.
-    fn decide(
+    pub(crate) fn decide(
         &self,
         exchange: &Exchange<'_>,
         answer: &Value,
@@ -481,6 +494,16 @@ impl CompiledAuthorizer {
             }),
             Verdict::ExplicitDeny => Err(GatewayResponse::authorizer_denied(true)),
             Verdict::NoMatch => Err(GatewayResponse::authorizer_denied(false)),
+        }
+    }
+
+    /// The identity sources, in the order [`Self::identity`] returns their values (for the
+    /// test log's `Incoming identity` line).
+    pub(crate) fn sources(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Token { header, .. } => vec![format!("method.request.header.{header}")],
+            Kind::Request { sources } => sources.clone(),
+            Kind::Unsupported(_) => Vec::new(),
         }
     }
 
@@ -531,13 +554,17 @@ impl CompiledAuthorizer {
 /// The request's method ARN: the stage, the verb and the path as requested (not the resource
 /// template), as the authorizer's `methodArn` carries it.
 fn method_arn(exchange: &Exchange<'_>) -> String {
+    method_arn_in(exchange, &exchange.stage.stage_name)
+}
+
+pub(crate) fn method_arn_in(exchange: &Exchange<'_>, stage_name: &str) -> String {
     let stage = exchange.stage;
     format!(
         "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
         stage.region,
         stage.account_id,
         stage.api_id,
-        stage.stage_name,
+        stage_name,
         exchange.meta.http_method,
         exchange.meta.path.trim_start_matches('/')
     )

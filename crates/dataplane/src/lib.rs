@@ -27,6 +27,7 @@ mod params;
 mod proxy;
 pub mod snapshot;
 pub mod target;
+mod test_authorizer;
 mod test_invoke;
 pub mod throttle;
 mod tls;

@@ -18,7 +18,7 @@ use http::Response;
 use portico_core::test_invoke::TEST_INVOKE_STAGE;
 use portico_core::{
     BoxFuture, DeployedStage, InvokeRequest, InvokeResult, Invoker, MethodTester, StageKey,
-    TestInvokeRequest, TestInvokeResult, ids,
+    TestAuthorizerRequest, TestAuthorizerResult, TestInvokeRequest, TestInvokeResult, ids,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -73,7 +73,7 @@ fn truncated(message: &str) -> String {
 }
 
 impl ExecutionLog {
-    fn new(request_id: &str) -> Self {
+    pub(crate) fn new(request_id: &str) -> Self {
         Self {
             text: Mutex::new(format!("Execution log for request {request_id}\n")),
             content_type_defaulted: Mutex::new(false),
@@ -94,7 +94,7 @@ impl ExecutionLog {
         }
     }
 
-    fn finish(self) -> (String, bool) {
+    pub(crate) fn finish(self) -> (String, bool) {
         let defaulted = self.content_type_defaulted.into_inner().unwrap_or(false);
         (self.text.into_inner().unwrap_or_default(), defaulted)
     }
@@ -340,6 +340,13 @@ fn hex(bytes: &[u8]) -> String {
 impl MethodTester for DataPlane {
     fn test_invoke(&self, request: TestInvokeRequest) -> BoxFuture<'_, TestInvokeResult> {
         Box::pin(run(self.invoker.as_ref(), &self.http_client, request))
+    }
+
+    fn test_authorizer(
+        &self,
+        request: TestAuthorizerRequest,
+    ) -> BoxFuture<'_, TestAuthorizerResult> {
+        Box::pin(crate::test_authorizer::run(self.invoker.as_ref(), request))
     }
 }
 
