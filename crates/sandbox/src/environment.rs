@@ -20,6 +20,9 @@ use crate::log::{self, InvocationLog, MemoryProbe, OutputPump, Report};
 use crate::process::{self, describe_exit, signal_group};
 use crate::{FunctionSpec, InvokeInput, InvokeOutcome, RESPONSE_TOO_LARGE_MESSAGE};
 
+/// How long to wait, after a runtime exited, for what it posted just before exiting.
+const POSTED_BEFORE_EXIT: Duration = Duration::from_millis(200);
+
 /// How long a runtime may take from spawn to its first `/next` (Lambda's init phase limit).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -404,10 +407,12 @@ impl Environment {
                 biased;
                 r = &mut reply => break Ok(r),
                 status = self.rt.child.wait() => {
-                    // The answer may have been posted just before the exit.
-                    match reply.try_recv() {
-                        Ok(r) => break Ok(Ok(r)),
-                        Err(_) => break Err(Death::Exited(status.ok())),
+                    // The answer may have been posted just before the exit; the channel's
+                    // task may not have read it yet, so give it a moment (the socket is
+                    // closed now, so it ends at once either way).
+                    match tokio::time::timeout(POSTED_BEFORE_EXIT, &mut reply).await {
+                        Ok(Ok(r)) => break Ok(Ok(r)),
+                        _ => break Err(Death::Exited(status.ok())),
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => break Err(Death::TimedOut(timeout)),
@@ -450,9 +455,11 @@ impl Environment {
                     None => return Err(Death::Exited(self.exit_status_soon().await)),
                 },
                 status = self.rt.child.wait() => {
-                    // An init error posted right before exiting wins over the exit.
-                    if let Some(InitEvent::Error { error_type, body }) =
-                        log::poll_once(self.rt.link.init_event()).await.flatten()
+                    // An init error posted right before exiting wins over the exit, once the
+                    // channel's task has read it (bounded: a runtime that died before
+                    // connecting never sends one).
+                    if let Ok(Some(InitEvent::Error { error_type, body })) =
+                        tokio::time::timeout(POSTED_BEFORE_EXIT, self.rt.link.init_event()).await
                     {
                         return Err(init_failure(error_type, &body));
                     }
