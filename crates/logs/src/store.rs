@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Events kept per stream; the oldest are dropped beyond it. CloudWatch keeps events per the
-/// group's retention (forever by default); Portico keeps a bounded window in memory instead.
-pub const MAX_EVENTS_PER_STREAM: usize = 10_000;
+/// group's retention (forever by default); Portico keeps a bounded window in memory instead,
+/// small enough that a busy function's environments (one stream each, three lines or more per
+/// invocation) cost the server a few hundred kilobytes each, not megabytes.
+pub const MAX_EVENTS_PER_STREAM: usize = 2_000;
 /// Message bytes kept per stream (the oldest events are dropped beyond it).
-pub const MAX_BYTES_PER_STREAM: usize = 8 * 1024 * 1024;
+pub const MAX_BYTES_PER_STREAM: usize = 1024 * 1024;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
