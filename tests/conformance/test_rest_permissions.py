@@ -152,3 +152,44 @@ def test_the_switch_turns_enforcement_off(lax_portico, tmp_path):
     create_function(aws, tmp_path, "PermLax")
     api_id, _ = proxy_api(aws, "PermLax", "PermLax")
     assert get(lax_portico, api_id, {"Authorization": "t"})[0:3:2] == (200, b"hello")
+
+
+SIMPLE_AUTHORIZER = '''
+def handler(event, context):
+    return {"isAuthorized": True}
+'''
+
+
+def test_http_api_authorizer_needs_its_own_grant(aws, portico, tmp_path):
+    create_function(aws, tmp_path, "PermHttpTarget")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", SIMPLE_AUTHORIZER)
+    (tmp_path / "auth.zip").write_bytes(buf.getvalue())
+    auth_arn = aws.json("lambda", "create-function", "--function-name", "PermHttpAuth",
+                        "--runtime", "python3.11", "--handler", "app.handler",
+                        "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
+                        "--zip-file", f"fileb://{tmp_path / 'auth.zip'}")["FunctionArn"]
+    target = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:PermHttpTarget"
+    api_id = aws.json("apigatewayv2", "create-api", "--name", "pa", "--protocol-type", "HTTP",
+                      "--target", target)["ApiId"]
+    grant(aws, "PermHttpTarget", "http", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
+    authorizer_id = aws.json(
+        "apigatewayv2", "create-authorizer", "--api-id", api_id, "--name", "simple",
+        "--authorizer-type", "REQUEST", "--identity-source", "$request.header.Authorization",
+        "--authorizer-payload-format-version", "2.0", "--enable-simple-responses",
+        "--authorizer-uri",
+        f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{auth_arn}/invocations",
+    )["AuthorizerId"]
+    route_id = next(r["RouteId"] for r in aws.json(
+        "apigatewayv2", "get-routes", "--api-id", api_id)["Items"])
+    aws.json("apigatewayv2", "update-route", "--api-id", api_id, "--route-id", route_id,
+             "--authorization-type", "CUSTOM", "--authorizer-id", authorizer_id)
+    host = f"{api_id}.execute-api.localhost:{portico.port}"
+    status, _, body = portico.request("GET", "/x", host=host, headers={"Authorization": "t"})
+    assert (status, body) == (500, b'{"message":"Internal Server Error"}')
+    # The authorizer's grant names the authorizer, as the console's grant does.
+    grant(aws, "PermHttpAuth", "authorizer",
+          f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/authorizers/{authorizer_id}")
+    status, _, body = portico.request("GET", "/x", host=host, headers={"Authorization": "t"})
+    assert (status, body) == (200, b"hello")

@@ -309,10 +309,11 @@ def test_connect_authorizer_decides_the_handshake(aws, portico, chat_api):
     api_id = aws.json("apigatewayv2", "create-api", "--name", "guarded", "--protocol-type",
                       "WEBSOCKET", "--route-selection-expression",
                       "$request.body.action")["ApiId"]
-    aws.json("lambda", "add-permission", "--function-name", "WsChat",
-             "--statement-id", "guarded", "--action", "lambda:InvokeFunction",
-             "--principal", "apigateway.amazonaws.com",
-             "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
+    for function in ("WsChat", "WsAuth"):
+        aws.json("lambda", "add-permission", "--function-name", function,
+                 "--statement-id", "guarded", "--action", "lambda:InvokeFunction",
+                 "--principal", "apigateway.amazonaws.com",
+                 "--source-arn", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
                            "--integration-type", "AWS_PROXY", "--integration-uri",
                            chat_api["function"])["IntegrationId"]

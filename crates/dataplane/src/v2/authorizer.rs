@@ -57,6 +57,9 @@ pub(crate) struct LambdaAuthorizer {
     pub ttl: Duration,
     /// Results by identity values, while their TTL runs (only with a TTL and sources).
     pub cache: Mutex<HashMap<String, (Instant, Value)>>,
+    /// `arn:aws:execute-api:{region}:{account}:{api}/authorizers/{id}`, presented to Lambda's
+    /// permission check; `None` when the authorizer has credentials of its own.
+    pub source_arn: Option<String>,
 }
 
 /// Evaluates `$request.header.X`, `$request.querystring.X` (or `route.request.…` as WebSocket
@@ -260,12 +263,22 @@ impl LambdaAuthorizer {
             payload: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
             invocation_type: InvocationType::RequestResponse,
             client_context: None,
-            source_arn: None,
+            source_arn: self.source_arn.clone(),
             log_tail: false,
         };
         let answer = match tokio::time::timeout(AUTHORIZER_TIMEOUT, invoker.invoke(request)).await {
             Ok(Ok(result)) if result.function_error.is_none() => {
                 serde_json::from_slice::<Value>(&result.payload).map_err(|_| Refusal::Failed)?
+            }
+            Ok(Err(error)) => {
+                // Most often a missing grant: name the call Lambda refused.
+                tracing::warn!(
+                    function = %self.target.function_name,
+                    source_arn = self.source_arn.as_deref().unwrap_or("-"),
+                    error = %error.message,
+                    "authorizer could not be invoked"
+                );
+                return Err(Refusal::Failed);
             }
             _ => {
                 tracing::warn!(function = %self.target.function_name, "authorizer failed");

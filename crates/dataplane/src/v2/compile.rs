@@ -170,6 +170,17 @@ fn compile_authorizer(authorizer: &Authorizer, key: &StageKey) -> Option<Compile
                     .clamp(0, 3600) as u64,
             ),
             cache: Default::default(),
+            // Lambda checks API Gateway's call against the function's policy unless the
+            // authorizer invokes with a role of its own.
+            source_arn: authorizer.authorizer_credentials_arn.is_none().then(|| {
+                format!(
+                    "arn:aws:execute-api:{}:{}:{}/authorizers/{}",
+                    key.region,
+                    key.account_id,
+                    key.api_id,
+                    authorizer.authorizer_id.as_deref().unwrap_or_default()
+                )
+            }),
         })),
         _ => None,
     }
