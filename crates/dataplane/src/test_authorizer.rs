@@ -21,7 +21,7 @@ use portico_core::{
 use serde_json::{Value, json};
 
 use crate::authorizer::{CompiledAuthorizer, Granted};
-use crate::context::{RequestMeta, now};
+
 use crate::gateway::GatewayResponse;
 use crate::integration::Exchange;
 use crate::params::{RequestParts, parse_query};
@@ -177,21 +177,7 @@ pub(crate) async fn run(
         query: parse_query(query.as_deref()),
         headers: request.headers,
     };
-    let (request_time, request_time_epoch) = now();
-    let meta = RequestMeta {
-        request_id: request_id.clone(),
-        extended_request_id: ids::extended_request_id(),
-        request_time,
-        request_time_epoch,
-        source_ip: "test-invoke-source-ip".to_owned(),
-        user_agent: parts.header("user-agent").map(str::to_owned),
-        domain_name: "testPrefix.testDomainName".to_owned(),
-        path,
-        http_method: "GET".to_owned(),
-        api_key: None,
-        caller: None,
-        authorizer: None,
-    };
+    let meta = crate::test_invoke::test_request_meta(&request_id, &parts, path, "GET".to_owned());
     let exchange = Exchange {
         stage: &stage,
         method,

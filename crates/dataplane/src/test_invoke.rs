@@ -486,24 +486,11 @@ async fn run(
         query: parse_query(query.as_deref()),
         headers: request.headers,
     };
-    let (request_time, request_time_epoch) = now();
-    let meta = RequestMeta {
-        request_id: request_id.clone(),
-        extended_request_id: ids::extended_request_id(),
-        request_time,
-        request_time_epoch,
-        source_ip: "test-invoke-source-ip".to_owned(),
-        user_agent: parts.header("user-agent").map(str::to_owned),
-        domain_name: "testPrefix.testDomainName".to_owned(),
-        path: path.clone(),
-        http_method: verb.clone(),
-        api_key: Some((
-            "test-invoke-api-key".to_owned(),
-            "test-invoke-api-key-id".to_owned(),
-        )),
-        caller: None,
-        authorizer: None,
-    };
+    let mut meta = test_request_meta(&request_id, &parts, path.clone(), verb.clone());
+    meta.api_key = Some((
+        "test-invoke-api-key".to_owned(),
+        "test-invoke-api-key-id".to_owned(),
+    ));
     let path_parameters: Vec<(&str, &str)> = matched.params.iter().collect();
     log.line(&format!("Starting execution for request: {request_id}"));
     log.line(&format!("HTTP Method: {verb}, Resource Path: {path}"));
@@ -588,6 +575,30 @@ async fn run(
         headers,
         log: log.finish().0,
         latency_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// The request a console test runs as: AWS's fixed test-invoke source, domain and no caller.
+pub(crate) fn test_request_meta(
+    request_id: &str,
+    parts: &RequestParts,
+    path: String,
+    http_method: String,
+) -> RequestMeta {
+    let (request_time, request_time_epoch) = now();
+    RequestMeta {
+        request_id: request_id.to_owned(),
+        extended_request_id: ids::extended_request_id(),
+        request_time,
+        request_time_epoch,
+        source_ip: "test-invoke-source-ip".to_owned(),
+        user_agent: parts.header("user-agent").map(str::to_owned),
+        domain_name: "testPrefix.testDomainName".to_owned(),
+        path,
+        http_method,
+        api_key: None,
+        caller: None,
+        authorizer: None,
     }
 }
 
