@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::cgroup::{self, EnvCgroup, MemoryMode};
 use crate::launcher::{Launcher, RuntimeKind};
 use crate::log::{self, InvocationLog, MemoryProbe, OutputPump, Report};
-use crate::process::{self, describe_exit, signal_group};
+use crate::process::{self, ExitWatch, describe_exit, signal_group};
 use crate::{FunctionSpec, InvokeInput, InvokeOutcome, RESPONSE_TOO_LARGE_MESSAGE};
 
 /// How long to wait, after a runtime exited, for what it posted just before exiting.
@@ -210,6 +210,8 @@ struct Plan {
 struct Runtime {
     link: Link,
     child: Child,
+    /// Watches `child` for its exit without a system call per invocation.
+    exit: ExitWatch,
     /// `None` once the group was killed and its leader reaped.
     pgid: Option<i32>,
     pid: Option<u32>,
@@ -272,6 +274,7 @@ impl Plan {
         Ok(Runtime {
             link: Link { api, framed },
             child,
+            exit: ExitWatch::new(pid),
             pgid: pid.and_then(|p| i32::try_from(p).ok()),
             pid,
             output,
@@ -364,7 +367,7 @@ impl Environment {
         if let Some(death) = &self.dead {
             return death.outcome(&id);
         }
-        if self.init_duration.is_some() && matches!(self.rt.child.try_wait(), Ok(Some(_))) {
+        if self.init_duration.is_some() && self.rt.exit.has_exited(&mut self.rt.child) {
             // The runtime exited between invocations (Node.js does after an uncaught
             // exception): reset the environment as Lambda does, at the price of a cold start.
             if let Err(e) = self.reset().await {
@@ -406,7 +409,7 @@ impl Environment {
             tokio::select! {
                 biased;
                 r = &mut reply => break Ok(r),
-                status = self.rt.child.wait() => {
+                status = self.rt.exit.exited(&mut self.rt.child) => {
                     // The answer may have been posted just before the exit; the channel's
                     // task may not have read it yet, so give it a moment (the socket is
                     // closed now, so it ends at once either way).
@@ -454,7 +457,7 @@ impl Environment {
                     }
                     None => return Err(Death::Exited(self.exit_status_soon().await)),
                 },
-                status = self.rt.child.wait() => {
+                status = self.rt.exit.exited(&mut self.rt.child) => {
                     // An init error posted right before exiting wins over the exit, once the
                     // channel's task has read it (bounded: a runtime that died before
                     // connecting never sends one).

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::process::{ChildStderr, ChildStdout};
 
 /// Bytes of log kept per invocation (the oldest lines are dropped first). `X-Amz-Log-Result`
@@ -142,6 +142,9 @@ pub(crate) struct OutputPump {
     out_lines: LineSplitter,
     err_lines: LineSplitter,
     function: String,
+    /// One read buffer for both pipes, kept on the heap: a buffer inside the `pump` future
+    /// was zeroed and copied with it on every invocation.
+    buf: Box<[u8]>,
 }
 
 impl OutputPump {
@@ -156,28 +159,45 @@ impl OutputPump {
             out_lines: LineSplitter::default(),
             err_lines: LineSplitter::default(),
             function,
+            buf: vec![0u8; PIPE_READ_BYTES].into_boxed_slice(),
         }
     }
 
-    /// Reads whatever output comes next into `log`. Cancel-safe (it only awaits `read`); once
+    /// Reads whatever output comes next into `log`. Cancel-safe (it only polls reads); once
     /// both pipes are closed it never completes, so it can sit in a `select!` arm.
     pub(crate) async fn pump(&mut self, log: &mut InvocationLog) {
-        let mut a = [0u8; 8192];
-        let mut b = [0u8; 8192];
-        let function = self.function.as_str();
+        let Self {
+            stdout,
+            stderr,
+            out_lines,
+            err_lines,
+            function,
+            buf,
+        } = self;
         let mut sink = |line: String| {
-            tracing::debug!(target: "portico_sandbox::function", function, "{line}");
+            tracing::debug!(target: "portico_sandbox::function", function = function.as_str(), "{line}");
             log.push(line);
         };
-        tokio::select! {
-            r = read_opt(&mut self.stdout, &mut a) => match r {
-                Some(n) if n > 0 => self.out_lines.feed(&a[..n], &mut sink),
-                _ => { self.stdout = None; self.out_lines.flush(&mut sink); }
-            },
-            r = read_opt(&mut self.stderr, &mut b) => match r {
-                Some(n) if n > 0 => self.err_lines.feed(&b[..n], &mut sink),
-                _ => { self.stderr = None; self.err_lines.flush(&mut sink); }
-            },
+        // Poll stdout, then stderr, into the one buffer: whichever is ready first is consumed
+        // before the other is touched, so they never need two buffers at once.
+        let (read, pipe_is_stdout) = std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = poll_read_opt(stdout, cx, buf) {
+                return Poll::Ready((r, true));
+            }
+            poll_read_opt(stderr, cx, buf).map(|r| (r, false))
+        })
+        .await;
+        let lines = if pipe_is_stdout { out_lines } else { err_lines };
+        match read {
+            Some(n) if n > 0 => lines.feed(&buf[..n], &mut sink),
+            _ => {
+                if pipe_is_stdout {
+                    *stdout = None;
+                } else {
+                    *stderr = None;
+                }
+                lines.flush(&mut sink);
+            }
         }
     }
 
@@ -207,10 +227,24 @@ pub(crate) async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
     .await
 }
 
-async fn read_opt<R: AsyncReadExt + Unpin>(r: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
-    match r {
-        Some(r) => r.read(buf).await.ok(),
-        None => std::future::pending().await,
+/// Bytes read from a pipe at a time.
+const PIPE_READ_BYTES: usize = 8192;
+
+/// Polls one read of an optional pipe: `Pending` for a closed (`None`) one, `Some(0)` or
+/// `None` once it ends or fails.
+fn poll_read_opt<R: AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    cx: &mut std::task::Context<'_>,
+    buf: &mut [u8],
+) -> Poll<Option<usize>> {
+    let Some(pipe) = pipe.as_mut() else {
+        return Poll::Pending;
+    };
+    let mut read_buf = ReadBuf::new(buf);
+    match std::pin::Pin::new(pipe).poll_read(cx, &mut read_buf) {
+        Poll::Ready(Ok(())) => Poll::Ready(Some(read_buf.filled().len())),
+        Poll::Ready(Err(_)) => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -261,10 +295,15 @@ struct ProbeFiles {
     status: std::fs::File,
     peak_kb: u64,
     status_read_at: Option<std::time::Instant>,
+    statm_read_at: Option<std::time::Instant>,
+    /// The last answer, in MB.
+    last_mb: u64,
 }
 
 /// How stale the `status` peak may get while resident memory does not grow.
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
+/// How stale the resident size may get: invocations closer together than this share a reading.
+const STATM_REFRESH: Duration = Duration::from_millis(5);
 
 impl MemoryProbe {
     /// The peak resident memory of `pid` in MB, 0 if unknown.
@@ -276,6 +315,16 @@ impl MemoryProbe {
         let Some(files) = self.open.as_mut() else {
             return 0;
         };
+        // Under load a `statm` read per invocation was a system call per request; the peak
+        // changes slowly, so a figure at most STATM_REFRESH old is as good.
+        let now = std::time::Instant::now();
+        if files
+            .statm_read_at
+            .is_some_and(|at| now.saturating_duration_since(at) < STATM_REFRESH)
+        {
+            return files.last_mb;
+        }
+        files.statm_read_at = Some(now);
         let resident_kb = files.resident_kb().unwrap_or(0);
         let stale = files
             .status_read_at
@@ -286,7 +335,8 @@ impl MemoryProbe {
             files.peak_kb = peak_kb;
             files.status_read_at = Some(std::time::Instant::now());
         }
-        files.peak_kb.max(resident_kb).div_ceil(1024)
+        files.last_mb = files.peak_kb.max(resident_kb).div_ceil(1024);
+        files.last_mb
     }
 }
 
@@ -298,6 +348,8 @@ impl ProbeFiles {
             status: std::fs::File::open(format!("/proc/{pid}/status")).ok()?,
             peak_kb: 0,
             status_read_at: None,
+            statm_read_at: None,
+            last_mb: 0,
         })
     }
 
@@ -460,6 +512,23 @@ mod tests {
         assert_eq!(probe.max_used_mb(None), 0);
         // A pid that does not exist reads as unknown rather than failing.
         assert_eq!(probe.max_used_mb(Some(u32::MAX - 1)), 0);
+    }
+
+    #[test]
+    fn probe_readings_closer_than_the_refresh_share_one_read() {
+        let mut probe = MemoryProbe::default();
+        let me = std::process::id();
+        let before = probe.max_used_mb(Some(me));
+        // Grow by 64 MB of touched memory (which may take longer than the refresh interval,
+        // so the last read is dated now): an immediate reading is the cached one...
+        let grown = vec![1u8; 64 * 1024 * 1024];
+        probe.open.as_mut().unwrap().statm_read_at = Some(std::time::Instant::now());
+        assert_eq!(probe.max_used_mb(Some(me)), before);
+        // ...and one after the refresh interval sees the growth.
+        std::thread::sleep(STATM_REFRESH + Duration::from_millis(1));
+        let after = probe.max_used_mb(Some(me));
+        assert!(after >= before + 60, "{before} MB then {after} MB");
+        drop(grown);
     }
 
     #[test]

@@ -3,13 +3,16 @@
 
 use std::ffi::CString;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::process::ExitStatus;
 use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::io::unix::AsyncFd;
 
 /// Puts the child in a new process group, arranges for the kernel to SIGKILL it when the
 /// server dies (even by `kill -9`), and, when `cgroup_procs` is given, moves it into that
@@ -35,6 +38,58 @@ pub(crate) fn isolate(cmd: &mut tokio::process::Command, cgroup_procs: Option<CS
             }
             Ok(())
         });
+    }
+}
+
+/// Tells whether a runtime has exited without a system call per question: a pidfd (Linux 5.3+)
+/// registered with the reactor turns readable when its process ends. Polling `Child::wait`
+/// instead costs a `wait4` every time, once or twice per invocation. Where pidfds are not
+/// available it falls back to asking the kernel.
+#[derive(Debug)]
+pub(crate) struct ExitWatch {
+    pidfd: Option<AsyncFd<OwnedFd>>,
+}
+
+impl ExitWatch {
+    #[allow(unsafe_code)]
+    pub(crate) fn new(pid: Option<u32>) -> Self {
+        let pidfd = pid
+            .and_then(|pid| i32::try_from(pid).ok())
+            .and_then(rustix::process::Pid::from_raw)
+            .and_then(|pid| {
+                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+            })
+            .and_then(|fd| {
+                // SAFETY: an `OwnedFd` is open until dropped and always names the same
+                // descriptor, and the `AsyncFd` owns it for its whole life.
+                unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
+            });
+        Self { pidfd }
+    }
+
+    /// Whether `child` is known to have exited. With a pidfd this reads the readiness the
+    /// reactor last saw, so an exit in the last instant may be reported only by [`Self::exited`].
+    pub(crate) fn has_exited(&self, child: &mut tokio::process::Child) -> bool {
+        match &self.pidfd {
+            Some(fd) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                match fd.poll_read_ready(&mut cx) {
+                    Poll::Ready(Ok(_)) => true,
+                    Poll::Pending => false,
+                    Poll::Ready(Err(_)) => matches!(child.try_wait(), Ok(Some(_))),
+                }
+            }
+            None => matches!(child.try_wait(), Ok(Some(_))),
+        }
+    }
+
+    /// Resolves when `child` exits, with its status (reaping it). Cancel-safe.
+    pub(crate) async fn exited(&self, child: &mut tokio::process::Child) -> io::Result<ExitStatus> {
+        if let Some(fd) = &self.pidfd {
+            // An error here only means the reactor cannot watch it: `wait` still answers.
+            let _ = fd.readable().await;
+        }
+        child.wait().await
     }
 }
 
@@ -144,6 +199,7 @@ pub(crate) fn describe_exit(status: ExitStatus) -> String {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+    use std::time::Duration;
 
     #[test]
     fn exit_statuses_render_like_go() {
@@ -157,6 +213,42 @@ mod tests {
             describe_exit(ExitStatus::from_raw(11 | 0x80)),
             "signal: segmentation fault (core dumped)"
         );
+    }
+
+    #[tokio::test]
+    async fn exit_watch_sees_a_running_child_then_its_exit() {
+        let mut child = tokio::process::Command::new("sleep")
+            .arg("30")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let watch = ExitWatch::new(child.id());
+        assert!(watch.pidfd.is_some(), "this kernel has pidfds");
+        assert!(!watch.has_exited(&mut child));
+        // Still running: waiting on it does not finish.
+        let waited =
+            tokio::time::timeout(Duration::from_millis(50), watch.exited(&mut child)).await;
+        assert!(waited.is_err());
+        nix::sys::signal::kill(
+            Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap()),
+            Signal::SIGKILL,
+        )
+        .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(5), watch.exited(&mut child))
+            .await
+            .expect("the exit is seen")
+            .unwrap();
+        assert_eq!(describe_exit(status), "signal: killed");
+        assert!(watch.has_exited(&mut child));
+    }
+
+    #[tokio::test]
+    async fn exit_watch_without_a_pid_asks_the_child() {
+        let mut child = tokio::process::Command::new("true").spawn().unwrap();
+        let watch = ExitWatch::new(None);
+        assert!(watch.pidfd.is_none());
+        assert!(watch.exited(&mut child).await.unwrap().success());
+        assert!(watch.has_exited(&mut child));
     }
 
     #[tokio::test]
