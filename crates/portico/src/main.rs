@@ -20,10 +20,19 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Serve(args) => {
             let _log = telemetry::init(&args.log_level)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(args.worker_threads())
-                .enable_all()
-                .build()?;
+            let workers = args.worker_threads();
+            // One worker: a current-thread scheduler, which skips the multi-thread one's
+            // work-stealing bookkeeping and cross-thread wake-ups (docs/performance.md).
+            let runtime = if workers == 1 {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .enable_all()
+                    .build()?
+            };
             runtime.block_on(server::serve(args))
         }
     }
