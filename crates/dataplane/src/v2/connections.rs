@@ -14,18 +14,19 @@ use super::websocket::{Connections, MAX_MESSAGE, Outbound};
 /// The connection id of a management URL: `[/{stage}]/@connections/{id}` (the `@` may be
 /// percent-encoded); `None` for any other path.
 pub fn connection_id_from_path(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let at = segments
-        .iter()
-        .position(|s| *s == "@connections" || s.eq_ignore_ascii_case("%40connections"))?;
-    if at > 1 || segments.len() != at + 2 || segments[at + 1].is_empty() {
+    // Every request to the listener is asked this, so it walks the segments without
+    // collecting them: `@connections/{id}` or `{stage}/@connections/{id}`, nothing after.
+    let is_marker = |s: &str| s == "@connections" || s.eq_ignore_ascii_case("%40connections");
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next()?;
+    if !is_marker(first) && !is_marker(segments.next()?) {
         return None;
     }
-    Some(
-        percent_decode_str(segments[at + 1])
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
+    let id = segments.next()?;
+    if id.is_empty() || segments.next().is_some() {
+        return None;
+    }
+    Some(percent_decode_str(id).decode_utf8_lossy().into_owned())
 }
 
 fn answer(status: u16, error: Option<&'static str>, body: &str) -> Response<Bytes> {
@@ -151,6 +152,9 @@ mod tests {
         assert_eq!(connection_id_from_path("/prod/@connections/"), None);
         assert_eq!(connection_id_from_path("/a/b/@connections/x"), None);
         assert_eq!(connection_id_from_path("/pets/1"), None);
+        assert_eq!(connection_id_from_path("/@connections/abc/def"), None);
+        assert_eq!(connection_id_from_path("/prod/@connections"), None);
+        assert_eq!(connection_id_from_path(""), None);
     }
 
     #[test]
