@@ -10,11 +10,6 @@ mod telemetry;
 
 use clap::Parser;
 
-// Requests allocate and free many small buffers; glibc's malloc spent about a tenth of the
-// MOCK path's CPU on them (docs/performance.md), mimalloc's thread-local free lists far less.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
