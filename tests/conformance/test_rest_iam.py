@@ -4,6 +4,7 @@ signer (`SigV4Auth`, `SigV4QueryAuth`), sent with urllib, against a Portico star
 
 import datetime
 import json
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -225,6 +226,8 @@ def test_another_region_is_refused(server, api):
 ECHO = """
 import json
 def handler(event, context):
+    if event.get("version") == "1.0":
+        return {"statusCode": 200, "body": json.dumps(event["requestContext"]["identity"])}
     return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
 """
 
@@ -253,10 +256,15 @@ def http_api(server, tmp_path_factory):
     integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
                            "--integration-type", "AWS_PROXY", "--integration-uri",
                            fn["FunctionArn"], "--payload-format-version", "2.0")
-    for key, authorization in (("GET /iam", "AWS_IAM"), ("GET /open", "NONE")):
+    v1_integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
+                              "--integration-type", "AWS_PROXY", "--integration-uri",
+                              fn["FunctionArn"], "--payload-format-version", "1.0")
+    for key, authorization, target in (("GET /iam", "AWS_IAM", integration),
+                                       ("GET /open", "NONE", integration),
+                                       ("GET /iam-v1", "AWS_IAM", v1_integration)):
         aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", key,
                  "--authorization-type", authorization,
-                 "--target", f"integrations/{integration['IntegrationId']}")
+                 "--target", f"integrations/{target['IntegrationId']}")
     aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "$default",
              "--auto-deploy")
     return api_id
@@ -280,3 +288,15 @@ def test_http_api_aws_iam_routes_need_a_signature(server, http_api):
     # Routes without AWS_IAM stay open.
     status, _, body = unsigned(server, http_api, "GET", "/open")
     assert (status, body) == (200, b"null")
+
+
+def test_http_api_payload_1_0_events_name_the_iam_caller_in_identity(server, http_api):
+    status, _, body = send(server, signed(server, http_api, "GET", "/iam-v1", FLAG_KEY))
+    assert status == 200
+    user_agent = f"Python-urllib/{sys.version_info.major}.{sys.version_info.minor}"
+    assert json.loads(body) == {
+        "accessKey": FLAG_KEY.access_key, "accountId": ACCOUNT, "caller": ACCOUNT,
+        "cognitoAuthenticationProvider": None, "cognitoAuthenticationType": None,
+        "cognitoIdentityId": None, "cognitoIdentityPoolId": None, "principalOrgId": None,
+        "sourceIp": "127.0.0.1", "user": ACCOUNT, "userAgent": user_agent,
+        "userArn": f"arn:aws:iam::{ACCOUNT}:root"}

@@ -212,6 +212,7 @@ impl LambdaAuthorizer {
                 Some(Value::Bool(true)) => Ok(AuthorizerContext {
                     v2: json!({"lambda": context}),
                     v1: Value::Object(context),
+                    iam_caller: None,
                 }),
                 Some(Value::Bool(false)) => Err(Refusal::Forbidden),
                 _ => Err(Refusal::Failed),
@@ -228,6 +229,7 @@ impl LambdaAuthorizer {
                 Ok(AuthorizerContext {
                     v2: json!({"lambda": context}),
                     v1: Value::Object(v1),
+                    iam_caller: None,
                 })
             }
             Some(false) => Err(Refusal::Forbidden),

@@ -35,6 +35,32 @@ pub(crate) struct AuthorizerContext {
     pub v2: Value,
     /// Payload 1.0: `{"principalId": ..., ...context}` or `{"claims": {...}, "scopes": ...}`.
     pub v1: Value,
+    /// An `AWS_IAM` route's signed caller, which payload 1.0 shows in
+    /// `requestContext.identity` (payload 2.0 has it in `authorizer.iam`).
+    pub iam_caller: Option<IamCaller>,
+}
+
+/// Who signed an `AWS_IAM` request: every configured key acts as its account's root user.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IamCaller {
+    pub access_key: String,
+    pub account_id: String,
+}
+
+impl IamCaller {
+    /// The identity fields AWS fills for an IAM caller (as REST APIs do).
+    fn fill(&self, identity: &mut Value) {
+        let Value::Object(map) = identity else { return };
+        let account = &self.account_id;
+        map.insert("accessKey".into(), self.access_key.clone().into());
+        map.insert("accountId".into(), account.clone().into());
+        map.insert("caller".into(), account.clone().into());
+        map.insert("user".into(), account.clone().into());
+        map.insert(
+            "userArn".into(),
+            format!("arn:aws:iam::{account}:root").into(),
+        );
+    }
 }
 
 impl RequestFacts<'_> {
@@ -248,7 +274,7 @@ pub(crate) fn event_v1_value(facts: &RequestFacts<'_>) -> Value {
         )
     };
     let (body, encoded) = facts.body();
-    let event = json!({
+    let mut event = json!({
         "version": "1.0",
         "resource": resource,
         "path": facts.raw_path,
@@ -296,5 +322,10 @@ pub(crate) fn event_v1_value(facts: &RequestFacts<'_>) -> Value {
         "body": body,
         "isBase64Encoded": encoded,
     });
+    if let Some(caller) = facts.authorizer.and_then(|a| a.iam_caller.as_ref())
+        && let Some(identity) = event.pointer_mut("/requestContext/identity")
+    {
+        caller.fill(identity);
+    }
     event
 }

@@ -244,6 +244,7 @@ impl JwtAuthorizer {
         Ok(AuthorizerContext {
             v2: json!({"jwt": {"claims": claims, "scopes": scopes_value}}),
             v1: json!({"claims": claims, "scopes": scopes_value}),
+            iam_caller: None,
         })
     }
 }

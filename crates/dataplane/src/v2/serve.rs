@@ -10,7 +10,7 @@ use rand::Rng;
 use super::compile::LambdaTarget;
 use super::compile::{CompiledHttpStage, HttpIntegration, PayloadVersion};
 use super::cors::CompiledCors;
-use super::event::{AuthorizerContext, RequestFacts, event_v1, event_v2};
+use super::event::{AuthorizerContext, IamCaller, RequestFacts, event_v1, event_v2};
 use super::http_proxy::{self, ProxyInputs};
 use super::response::{FunctionResponse, parse_v1, parse_v2};
 use crate::ClientInfo;
@@ -177,6 +177,10 @@ fn iam_caller(
                     "userId": account,
                 }}),
                 v1: json!({"claims": null, "scopes": null}),
+                iam_caller: Some(IamCaller {
+                    access_key: verified.access_key_id.into_owned(),
+                    account_id: account.clone(),
+                }),
             })
         }
         Err(portico_sigv4::SigV4Error::MissingAuthenticationToken) => {
