@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import AwsCli, Portico
+from test_websocket import WsClient
 
 FLAG_KEY = Credentials("AKIDFLAGONE", "flag-secret-one")
 FLAG_KEY_2 = Credentials("AKIDFLAGTWO", "flag/secret+two")
@@ -226,7 +227,8 @@ def test_another_region_is_refused(server, api):
 ECHO = """
 import json
 def handler(event, context):
-    if event.get("version") == "1.0":
+    # Payload 1.0 and WebSocket events name an IAM caller in identity, 2.0 in authorizer.
+    if event.get("version") == "1.0" or "eventType" in event["requestContext"]:
         return {"statusCode": 200, "body": json.dumps(event["requestContext"]["identity"])}
     return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
 """
@@ -300,3 +302,46 @@ def test_http_api_payload_1_0_events_name_the_iam_caller_in_identity(server, htt
         "cognitoIdentityId": None, "cognitoIdentityPoolId": None, "principalOrgId": None,
         "sourceIp": "127.0.0.1", "user": ACCOUNT, "userAgent": user_agent,
         "userArn": f"arn:aws:iam::{ACCOUNT}:root"}
+
+
+def test_websocket_iam_connect_needs_a_signed_handshake(server, http_api):
+    aws = AwsCli(server)
+    api_id = aws.json("apigatewayv2", "create-api", "--name", "iam-ws", "--protocol-type",
+                      "WEBSOCKET", "--route-selection-expression",
+                      "$request.body.action")["ApiId"]
+    function_arn = aws.json("lambda", "get-function", "--function-name",
+                            "IamEcho")["Configuration"]["FunctionArn"]
+    integration = aws.json("apigatewayv2", "create-integration", "--api-id", api_id,
+                           "--integration-type", "AWS_PROXY", "--integration-uri",
+                           function_arn)["IntegrationId"]
+    route = aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key",
+                     "$connect", "--target", f"integrations/{integration}",
+                     "--authorization-type", "AWS_IAM")
+    assert route["AuthorizationType"] == "AWS_IAM"
+    aws.json("apigatewayv2", "create-route", "--api-id", api_id, "--route-key", "$default",
+             "--target", f"integrations/{integration}",
+             "--route-response-selection-expression", "$default")
+    aws.json("apigatewayv2", "create-stage", "--api-id", api_id, "--stage-name", "prod",
+             "--auto-deploy")
+
+    def handshake(creds=None):
+        headers = {}
+        if creds is not None:
+            request = signed(server, api_id, "GET", "/prod", creds)
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        return WsClient(server.port, host_of(server, api_id), "/prod", headers)
+
+    # Unsigned, or signed with a key Portico was not given: the handshake is refused.
+    for creds in (None, Credentials("AKIDSTRANGER", "nope")):
+        refused = handshake(creds)
+        assert refused.status == 403
+        refused.sock.close()
+    # Signed with a configured key: connected, and every event names the caller.
+    client = handshake(FLAG_KEY)
+    assert client.status == 101, client.buf
+    client.send("hello")
+    assert json.loads(client.recv_text()) == {
+        "userAgent": "ws-test", "sourceIp": "127.0.0.1", "accessKey": FLAG_KEY.access_key,
+        "accountId": ACCOUNT, "caller": ACCOUNT, "user": ACCOUNT,
+        "userArn": f"arn:aws:iam::{ACCOUNT}:root"}
+    client.close()

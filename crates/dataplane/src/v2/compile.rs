@@ -71,6 +71,8 @@ pub(crate) struct WsRoute {
     pub two_way: bool,
     /// `$connect` only: the authorizer that decides the handshake.
     pub auth: Option<RouteAuth>,
+    /// `$connect` only: `AWS_IAM`, the handshake must be SigV4-signed.
+    pub aws_iam: bool,
 }
 
 /// The routes of a WebSocket API stage and how a message picks one.
@@ -370,6 +372,7 @@ pub(crate) fn compile(key: &StageKey, deployed: &DeployedStage) -> CompiledHttpS
                     integration,
                     two_way,
                     auth,
+                    aws_iam: route.authorization_type.as_deref() == Some("AWS_IAM"),
                 }),
             );
             continue;

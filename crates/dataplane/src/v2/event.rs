@@ -49,7 +49,7 @@ pub(crate) struct IamCaller {
 
 impl IamCaller {
     /// The identity fields AWS fills for an IAM caller (as REST APIs do).
-    fn fill(&self, identity: &mut Value) {
+    pub(crate) fn fill(&self, identity: &mut Value) {
         let Value::Object(map) = identity else { return };
         let account = &self.account_id;
         map.insert("accessKey".into(), self.access_key.clone().into());

@@ -171,6 +171,7 @@ impl HttpApiPlane {
             domain_name: host.split(':').next().unwrap_or(host).to_owned(),
             source_ip: client.source_ip.clone(),
             http_client: &self.http_client,
+            credentials: self.credentials.as_ref(),
         })
         .await
     }

@@ -144,23 +144,26 @@ pub(crate) struct Backends<'a> {
 /// region, against the configured keys (every key acts as its account's root user; no IAM
 /// policy is evaluated). An unsigned request is `403 Forbidden`, a bad signature 403 with the
 /// signature's own message; a signed caller shows as `requestContext.authorizer.iam`.
-fn iam_caller(
+/// Also `$connect`'s check on a WebSocket API, over the upgrade request (no body).
+pub(super) fn iam_caller(
     stage: &CompiledHttpStage,
-    request: &Request<Bytes>,
+    method: &http::Method,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    body: &[u8],
     credentials: &dyn portico_sigv4::CredentialsProvider,
 ) -> Result<AuthorizerContext, (u16, String)> {
-    let host = request
-        .headers()
+    let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let signed = portico_sigv4::SignedRequest {
-        method: request.method().as_str(),
-        path: request.uri().path(),
-        query: request.uri().query(),
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
         host,
-        headers: request.headers(),
-        body: request.body(),
+        headers,
+        body,
     };
     let expected = portico_sigv4::Expectation::new("execute-api", Some(&stage.region));
     match portico_sigv4::verify(&signed, &expected, credentials) {
@@ -226,7 +229,14 @@ async fn route(
     };
     let authorized;
     if route.aws_iam {
-        match iam_caller(stage, request, backends.credentials) {
+        match iam_caller(
+            stage,
+            request.method(),
+            request.uri(),
+            request.headers(),
+            request.body(),
+            backends.credentials,
+        ) {
             Ok(context) => authorized = context,
             Err((status, message)) => return gateway(status, &message, request_id),
         }

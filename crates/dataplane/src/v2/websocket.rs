@@ -187,6 +187,7 @@ pub(crate) struct Upgrade<'a> {
     pub domain_name: String,
     pub source_ip: String,
     pub http_client: &'a crate::backend::HttpClient,
+    pub credentials: &'a dyn portico_sigv4::CredentialsProvider,
 }
 
 /// Runs the `$connect` route's authorizer over the upgrade request.
@@ -255,11 +256,28 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
         headers,
         raw_query: parts.uri.query().unwrap_or("").to_owned(),
         authorizer: None,
+        iam_caller: None,
     };
     let mut session = session;
     let routes = upgrade.stage.websocket.as_ref();
     if let Some(route) = routes.and_then(|ws| ws.routes.get("$connect")) {
         let request_id = ids::extended_request_id();
+        if route.aws_iam {
+            let stage = &upgrade.stage;
+            match super::serve::iam_caller(
+                stage,
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                &[],
+                upgrade.credentials,
+            ) {
+                Ok(context) => session.iam_caller = context.iam_caller,
+                Err((status, message)) => {
+                    return plain(status, &json!({"message": message}).to_string());
+                }
+            }
+        }
         if let Some(auth) = &route.auth {
             match authorize_connect(&upgrade, &session, auth, &request_id).await {
                 Ok(context) => session.authorizer = Some(context.v1),
@@ -510,6 +528,7 @@ mod tests {
                         }),
                         two_way: false,
                         auth: None,
+                        aws_iam: false,
                     }),
                 )
             })

@@ -7,6 +7,7 @@ use portico_core::ids;
 use serde_json::{Map, Value, json};
 
 use super::compile::CompiledHttpStage;
+use super::event::IamCaller;
 
 /// The facts every event of one connection repeats.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub(crate) struct Session {
     pub(crate) raw_query: String,
     /// What the `$connect` authorizer established; every later event carries it.
     pub(crate) authorizer: Option<Value>,
+    /// Who signed an `AWS_IAM` `$connect`; every later event names them in `identity`.
+    pub(crate) iam_caller: Option<IamCaller>,
 }
 
 impl Session {
@@ -50,6 +53,9 @@ impl Session {
             return Map::new();
         };
         let mut map = map;
+        if let (Some(caller), Some(identity)) = (&self.iam_caller, map.get_mut("identity")) {
+            caller.fill(identity);
+        }
         if let Some(authorizer) = &self.authorizer {
             map.insert("authorizer".into(), authorizer.clone());
         }
