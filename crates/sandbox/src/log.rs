@@ -145,6 +145,8 @@ pub(crate) struct OutputPump {
     /// One read buffer for both pipes, kept on the heap: a buffer inside the `pump` future
     /// was zeroed and copied with it on every invocation.
     buf: Box<[u8]>,
+    /// Which pipe the next `pump` polls first (they take turns).
+    stderr_first: bool,
 }
 
 impl OutputPump {
@@ -160,6 +162,7 @@ impl OutputPump {
             err_lines: LineSplitter::default(),
             function,
             buf: vec![0u8; PIPE_READ_BYTES].into_boxed_slice(),
+            stderr_first: false,
         }
     }
 
@@ -173,18 +176,29 @@ impl OutputPump {
             err_lines,
             function,
             buf,
+            stderr_first,
         } = self;
         let mut sink = |line: String| {
             tracing::debug!(target: "portico_sandbox::function", function = function.as_str(), "{line}");
             log.push(line);
         };
-        // Poll stdout, then stderr, into the one buffer: whichever is ready first is consumed
-        // before the other is touched, so they never need two buffers at once.
+        // Poll one pipe, then the other, into the one buffer: whichever is ready first is
+        // consumed before the other is touched, so they never need two buffers at once. The
+        // first pipe alternates, so a runtime flooding one cannot starve the other.
+        *stderr_first = !*stderr_first;
+        let first_is_stdout = !*stderr_first;
         let (read, pipe_is_stdout) = std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = poll_read_opt(stdout, cx, buf) {
-                return Poll::Ready((r, true));
+            for is_stdout in [first_is_stdout, !first_is_stdout] {
+                let polled = if is_stdout {
+                    poll_read_opt(stdout, cx, buf)
+                } else {
+                    poll_read_opt(stderr, cx, buf)
+                };
+                if let Poll::Ready(r) = polled {
+                    return Poll::Ready((r, is_stdout));
+                }
             }
-            poll_read_opt(stderr, cx, buf).map(|r| (r, false))
+            Poll::Pending
         })
         .await;
         let lines = if pipe_is_stdout { out_lines } else { err_lines };
@@ -529,6 +543,31 @@ mod tests {
         let after = probe.max_used_mb(Some(me));
         assert!(after >= before + 60, "{before} MB then {after} MB");
         drop(grown);
+    }
+
+    #[tokio::test]
+    async fn a_flooded_stdout_does_not_starve_stderr() {
+        // 40 KB on stdout (five reads' worth) and one line on stderr, both written before the
+        // pump starts reading.
+        let mut child = tokio::process::Command::new("sh")
+            .args([
+                "-c",
+                "head -c 40960 /dev/zero | tr '\\0' x; echo; echo err-line >&2; sleep 5",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut pump = OutputPump::new(child.stdout.take(), child.stderr.take(), "f".to_owned());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut log = InvocationLog::default();
+        pump.pump(&mut log).await;
+        pump.pump(&mut log).await;
+        assert!(
+            log.lines().any(|line| line == "err-line"),
+            "stderr was read within two pumps"
+        );
     }
 
     #[test]
