@@ -1,7 +1,7 @@
 //! `TestInvokeAuthorizer`: one run of an authorizer's current definition, as the console's
 //! authorizer "Test" button shows it.
 //!
-//! The API document is compiled the way a deployment is ([`snapshot::compile`]) into a
+//! The API document is compiled the way a deployment is ([`crate::snapshot::compile`]) into a
 //! throwaway `test-invoke-stage` (what `requestContext.stage` says, as on AWS) whose only method is a `GET /` guarded by the authorizer under
 //! test, so the authorizer is compiled exactly as for a real stage. The simulated request then
 //! goes through [`CompiledAuthorizer::test`](crate::authorizer::CompiledAuthorizer::test): the
@@ -15,9 +15,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use portico_core::test_invoke::{TEST_AUTHORIZER_STAGE, TEST_INVOKE_STAGE};
-use portico_core::{
-    DeployedStage, Invoker, StageKey, TestAuthorizerRequest, TestAuthorizerResult, ids,
-};
+use portico_core::{Invoker, StageKey, TestAuthorizerRequest, TestAuthorizerResult, ids};
 use serde_json::{Value, json};
 
 use crate::authorizer::{CompiledAuthorizer, Granted};
@@ -25,8 +23,7 @@ use crate::authorizer::{CompiledAuthorizer, Granted};
 use crate::gateway::GatewayResponse;
 use crate::integration::Exchange;
 use crate::params::{RequestParts, parse_query};
-use crate::snapshot;
-use crate::test_invoke::{ExecutionLog, log_map};
+use crate::test_invoke::{ExecutionLog, compile_test_stage, log_map};
 
 /// The id of the one resource of the throwaway stage (`requestContext.resourceId` on AWS).
 const TEST_RESOURCE: &str = "test-invoke-resource-id";
@@ -139,20 +136,16 @@ pub(crate) async fn run(
     request: TestAuthorizerRequest,
 ) -> TestAuthorizerResult {
     let started = Instant::now();
-    let key = StageKey {
-        account_id: request.account_id.clone(),
-        region: request.region.clone(),
-        api_id: request.api_id.clone(),
-        stage_name: TEST_INVOKE_STAGE.to_owned(),
-    };
-    let deployed = DeployedStage {
-        stage: json!({
-            "stageName": TEST_INVOKE_STAGE,
-            "variables": request.stage_variables,
-        }),
-        deployment: guarded_root(request.definition, &request.authorizer_id),
-    };
-    let stage = snapshot::compile(&key, &deployed);
+    let stage = compile_test_stage(
+        StageKey {
+            account_id: request.account_id.clone(),
+            region: request.region.clone(),
+            api_id: request.api_id.clone(),
+            stage_name: TEST_INVOKE_STAGE.to_owned(),
+        },
+        &request.stage_variables,
+        guarded_root(request.definition, &request.authorizer_id),
+    );
     let request_id = ids::request_id();
     let log = ExecutionLog::new(&request_id);
     let finish = |log: ExecutionLog, client_status: u16| TestAuthorizerResult {

@@ -426,32 +426,45 @@ fn method_headers(
     rest
 }
 
+/// Compiles the throwaway stage a test call (test-invoke-method, test-invoke-authorizer) runs
+/// in, the way a deployment is compiled: `deployment` with the caller's stage variables.
+pub(crate) fn compile_test_stage(
+    key: StageKey,
+    stage_variables: &std::collections::BTreeMap<String, String>,
+    deployment: Value,
+) -> snapshot::CompiledStage {
+    let deployed = DeployedStage {
+        stage: json!({
+            "stageName": key.stage_name,
+            "variables": stage_variables,
+        }),
+        deployment,
+    };
+    snapshot::compile(&key, &deployed)
+}
+
 async fn run(
     invoker: &dyn Invoker,
     http_client: &HttpClient,
     request: TestInvokeRequest,
 ) -> TestInvokeResult {
     let started = Instant::now();
-    let key = StageKey {
-        account_id: request.account_id.clone(),
-        region: request.region.clone(),
-        api_id: request.api_id.clone(),
-        stage_name: TEST_INVOKE_STAGE.to_owned(),
-    };
     let own_path =
         resource_path(&request.definition, &request.resource_id).unwrap_or_else(|| "/".to_owned());
-    let deployed = DeployedStage {
-        stage: json!({
-            "stageName": TEST_INVOKE_STAGE,
-            "variables": request.stage_variables,
-        }),
-        deployment: only_method(
+    let stage = compile_test_stage(
+        StageKey {
+            account_id: request.account_id.clone(),
+            region: request.region.clone(),
+            api_id: request.api_id.clone(),
+            stage_name: TEST_INVOKE_STAGE.to_owned(),
+        },
+        &request.stage_variables,
+        only_method(
             request.definition,
             &request.resource_id,
             &request.http_method,
         ),
-    };
-    let stage = snapshot::compile(&key, &deployed);
+    );
     let (path, query) = match request.path_with_query_string.as_deref() {
         Some(full) if !full.is_empty() => match full.split_once('?') {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
