@@ -18,6 +18,11 @@ def arn(name: str, qualifier: str | None = None) -> str:
     return f"{base}:{qualifier}" if qualifier else base
 
 
+def integration_uri(name: str) -> str:
+    """The URI by which an API Gateway integration or authorizer invokes function `name`."""
+    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn(name)}/invocations"
+
+
 def cli_error(operation: str, code: str, message: str) -> str:
     return f"An error occurred ({code}) when calling the {operation} operation: {message}"
 

@@ -5,13 +5,12 @@ the event it receives, Allow/Deny/no-match policies, 401s for missing or invalid
 customised gateway responses."""
 
 import http.client
-import io
 import json
-import zipfile
 
 import pytest
 
 from conftest import ACCOUNT
+from test_lambda_helpers import create, integration_uri, python_zip
 
 # Every event the authorizer receives is appended to LOG_PATH (one JSON per line), so tests
 # can see what it was sent and how often it was called.
@@ -69,23 +68,6 @@ TEMPLATE = ('{"principal":"$context.authorizer.principalId","s":"$context.author
             '"tenant":"$context.authorizer.tenant"}')
 
 
-def lambda_uri(name):
-    return ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}/invocations")
-
-
-def create_function(aws, tmp_path, name, source):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", source)
-    path = tmp_path / f"{name}.zip"
-    path.write_bytes(buf.getvalue())
-    aws.json("lambda", "create-function", "--function-name", name,
-             "--runtime", "python3.11", "--handler", "app.handler",
-             "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
-             "--zip-file", f"fileb://{path}")
-
-
 def grant(aws, function, api_id, sid, arn_tail="*"):
     aws.json("lambda", "add-permission", "--function-name", function,
              "--statement-id", sid, "--action", "lambda:InvokeFunction",
@@ -134,8 +116,8 @@ class Api:
 def api(aws, portico, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("authorizers")
     log_path = tmp / "events.jsonl"
-    create_function(aws, tmp, "Authz", AUTHORIZER.format(log_path=str(log_path)))
-    create_function(aws, tmp, "AuthzEcho", ECHO)
+    create(aws, tmp, "Authz", python_zip(AUTHORIZER.format(log_path=str(log_path))))
+    create(aws, tmp, "AuthzEcho", python_zip(ECHO))
     rest = aws.json("apigateway", "create-rest-api", "--name", "authorized")
     api_id, root = rest["id"], rest["rootResourceId"]
     grant(aws, "Authz", api_id, "authorizers", "authorizers/*")
@@ -143,7 +125,7 @@ def api(aws, portico, tmp_path_factory):
 
     def authorizer(*args):
         return aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
-                        "--authorizer-uri", lambda_uri("Authz"), *args)["id"]
+                        "--authorizer-uri", integration_uri("Authz"), *args)["id"]
 
     token = authorizer("--name", "token", "--type", "TOKEN")
     uncached = authorizer("--name", "uncached", "--type", "TOKEN",
@@ -168,7 +150,7 @@ def api(aws, portico, tmp_path_factory):
              "--authorizer-id", token)
     aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", proxy,
              "--http-method", "GET", "--type", "AWS_PROXY", "--integration-http-method", "POST",
-             "--uri", lambda_uri("AuthzEcho"))
+             "--uri", integration_uri("AuthzEcho"))
     aws.json("apigateway", "put-gateway-response", "--rest-api-id", api_id,
              "--response-type", "ACCESS_DENIED", "--status-code", "403",
              "--response-parameters", json.dumps({"gatewayresponse.header.X-Denied": "'yes'"}),
@@ -293,7 +275,7 @@ def test_control_plane(aws, api):
     got = aws.json("apigateway", "get-authorizer", "--rest-api-id", api_id,
                    "--authorizer-id", ids["token"])
     assert got == {"id": ids["token"], "name": "token", "type": "TOKEN",
-                   "authorizerUri": lambda_uri("Authz"),
+                   "authorizerUri": integration_uri("Authz"),
                    "identitySource": "method.request.header.Authorization",
                    "authorizerResultTtlInSeconds": 300}
     listed = aws.json("apigateway", "get-authorizers", "--rest-api-id", api_id)
@@ -307,7 +289,7 @@ def test_control_plane(aws, api):
 
     created = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
                        "--name", "spare", "--type", "REQUEST",
-                       "--authorizer-uri", lambda_uri("Authz"),
+                       "--authorizer-uri", integration_uri("Authz"),
                        "--identity-source", "method.request.header.A",
                        "--authorizer-credentials", f"arn:aws:iam::{ACCOUNT}:role/authz")
     assert created["authorizerResultTtlInSeconds"] == 300
@@ -369,7 +351,7 @@ def test_control_plane(aws, api):
 ])
 def test_create_errors(aws, api, args, message):
     client, _ = api
-    args = [lambda_uri("Authz") if a == "U" else a for a in args]
+    args = [integration_uri("Authz") if a == "U" else a for a in args]
     error = aws.error("apigateway", "create-authorizer", "--rest-api-id", client.api_id,
                       "--name", "bad", *args)
     assert error.endswith(f"(BadRequestException) when calling the CreateAuthorizer "
@@ -386,7 +368,7 @@ def test_api_key_from_the_authorizer(aws, portico, api):
     grant(aws, "Authz", api_id, "keyed-authorizers", "authorizers/*")
     authorizer_id = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
                              "--name", "keys", "--type", "TOKEN",
-                             "--authorizer-uri", lambda_uri("Authz"),
+                             "--authorizer-uri", integration_uri("Authz"),
                              "--authorizer-result-ttl-in-seconds", "0")["id"]
     rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
                    "--parent-id", rest["rootResourceId"], "--path-part", "k")["id"]

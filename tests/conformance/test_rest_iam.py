@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import AwsCli, Portico
+from test_lambda_helpers import create, python_zip
 from test_websocket import WsClient
 
 FLAG_KEY = Credentials("AKIDFLAGONE", "flag-secret-one")
@@ -238,17 +239,8 @@ def handler(event, context):
 def http_api(server, tmp_path_factory):
     """An HTTP API whose GET /iam route is AWS_IAM and GET /open is not, both on a function
     that answers the event's requestContext.authorizer."""
-    import io
-    import zipfile
     aws = AwsCli(server)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("echo.py", ECHO)
-    path = tmp_path_factory.mktemp("iam-http") / "echo.zip"
-    path.write_bytes(buf.getvalue())
-    fn = aws.json("lambda", "create-function", "--function-name", "IamEcho",
-                  "--runtime", "python3.11", "--handler", "echo.handler",
-                  "--role", f"arn:aws:iam::{ACCOUNT}:role/r", "--zip-file", f"fileb://{path}")
+    fn = create(aws, tmp_path_factory.mktemp("iam-http"), "IamEcho", python_zip(ECHO))
     aws.json("lambda", "add-permission", "--function-name", "IamEcho",
              "--statement-id", "apigateway-any", "--action", "lambda:InvokeFunction",
              "--principal", "apigateway.amazonaws.com",

@@ -3,13 +3,10 @@
 refusal is AWS's 500 to the client and a log line with the `aws lambda add-permission` command
 that grants it; `portico serve --no-enforce-permissions` turns the check off."""
 
-import io
-import json
-import zipfile
-
 import pytest
 
 from conftest import ACCOUNT, AwsCli, Portico
+from test_lambda_helpers import create, integration_uri, python_zip
 
 FUNCTION = '''
 import json
@@ -20,23 +17,6 @@ def handler(event, context):
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}]}}
     return {"statusCode": 200, "body": "hello"}
 '''
-
-
-def lambda_uri(name):
-    return ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}/invocations")
-
-
-def create_function(aws, tmp_path, name):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", FUNCTION)
-    path = tmp_path / f"{name}.zip"
-    path.write_bytes(buf.getvalue())
-    aws.json("lambda", "create-function", "--function-name", name,
-             "--runtime", "python3.11", "--handler", "app.handler",
-             "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
-             "--zip-file", f"fileb://{path}")
 
 
 def grant(aws, function, sid, source_arn):
@@ -56,14 +36,14 @@ def proxy_api(aws, function, authorizer_function=None):
     if authorizer_function:
         authorizer_id = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
                                  "--name", "a", "--type", "TOKEN",
-                                 "--authorizer-uri", lambda_uri(authorizer_function),
+                                 "--authorizer-uri", integration_uri(authorizer_function),
                                  "--authorizer-result-ttl-in-seconds", "0")["id"]
         auth = ["--authorization-type", "CUSTOM", "--authorizer-id", authorizer_id]
     aws.json("apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", rid,
              "--http-method", "GET", *auth)
     aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", rid,
              "--http-method", "GET", "--type", "AWS_PROXY", "--integration-http-method", "POST",
-             "--uri", lambda_uri(function))
+             "--uri", integration_uri(function))
     aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
     return api_id, authorizer_id
 
@@ -74,7 +54,7 @@ def get(portico, api_id, headers=None):
 
 
 def test_integration_needs_a_grant(aws, portico, tmp_path):
-    create_function(aws, tmp_path, "PermPlain")
+    create(aws, tmp_path, "PermPlain", python_zip(FUNCTION))
     api_id, _ = proxy_api(aws, "PermPlain")
     status, headers, body = get(portico, api_id)
     assert (status, body) == (500, b'{"message": "Internal server error"}')
@@ -90,8 +70,8 @@ def test_integration_needs_a_grant(aws, portico, tmp_path):
 
 
 def test_authorizer_needs_its_own_grant(aws, portico, tmp_path):
-    create_function(aws, tmp_path, "PermAuth")
-    create_function(aws, tmp_path, "PermBackend")
+    create(aws, tmp_path, "PermAuth", python_zip(FUNCTION))
+    create(aws, tmp_path, "PermBackend", python_zip(FUNCTION))
     api_id, authorizer_id = proxy_api(aws, "PermBackend", "PermAuth")
     grant(aws, "PermBackend", "methods", f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/*")
     # A grant for the API's methods does not cover its authorizer.
@@ -110,7 +90,7 @@ def test_authorizer_needs_its_own_grant(aws, portico, tmp_path):
 
 
 def test_credentials_role_needs_no_grant(aws, portico, tmp_path):
-    create_function(aws, tmp_path, "PermRole")
+    create(aws, tmp_path, "PermRole", python_zip(FUNCTION))
     api = aws.json("apigateway", "create-rest-api", "--name", "role")
     api_id = api["id"]
     rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
@@ -119,14 +99,14 @@ def test_credentials_role_needs_no_grant(aws, portico, tmp_path):
              "--http-method", "GET", "--authorization-type", "NONE")
     aws.json("apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", rid,
              "--http-method", "GET", "--type", "AWS_PROXY", "--integration-http-method", "POST",
-             "--uri", lambda_uri("PermRole"),
+             "--uri", integration_uri("PermRole"),
              "--credentials", f"arn:aws:iam::{ACCOUNT}:role/apigateway")
     aws.json("apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
     assert get(portico, api_id)[0:3:2] == (200, b"hello")
 
 
 def test_http_api_integration_needs_a_grant(aws, portico, tmp_path):
-    create_function(aws, tmp_path, "PermHttp")
+    create(aws, tmp_path, "PermHttp", python_zip(FUNCTION))
     arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:PermHttp"
     api_id = aws.json("apigatewayv2", "create-api", "--name", "p", "--protocol-type", "HTTP",
                       "--target", arn)["ApiId"]
@@ -149,7 +129,7 @@ def lax_portico(tmp_path, monkeypatch):
 
 def test_the_switch_turns_enforcement_off(lax_portico, tmp_path):
     aws = AwsCli(lax_portico)
-    create_function(aws, tmp_path, "PermLax")
+    create(aws, tmp_path, "PermLax", python_zip(FUNCTION))
     api_id, _ = proxy_api(aws, "PermLax", "PermLax")
     assert get(lax_portico, api_id, {"Authorization": "t"})[0:3:2] == (200, b"hello")
 
@@ -161,15 +141,8 @@ def handler(event, context):
 
 
 def test_http_api_authorizer_needs_its_own_grant(aws, portico, tmp_path):
-    create_function(aws, tmp_path, "PermHttpTarget")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", SIMPLE_AUTHORIZER)
-    (tmp_path / "auth.zip").write_bytes(buf.getvalue())
-    auth_arn = aws.json("lambda", "create-function", "--function-name", "PermHttpAuth",
-                        "--runtime", "python3.11", "--handler", "app.handler",
-                        "--role", f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
-                        "--zip-file", f"fileb://{tmp_path / 'auth.zip'}")["FunctionArn"]
+    create(aws, tmp_path, "PermHttpTarget", python_zip(FUNCTION))
+    create(aws, tmp_path, "PermHttpAuth", python_zip(SIMPLE_AUTHORIZER))
     target = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:PermHttpTarget"
     api_id = aws.json("apigatewayv2", "create-api", "--name", "pa", "--protocol-type", "HTTP",
                       "--target", target)["ApiId"]
@@ -178,8 +151,7 @@ def test_http_api_authorizer_needs_its_own_grant(aws, portico, tmp_path):
         "apigatewayv2", "create-authorizer", "--api-id", api_id, "--name", "simple",
         "--authorizer-type", "REQUEST", "--identity-source", "$request.header.Authorization",
         "--authorizer-payload-format-version", "2.0", "--enable-simple-responses",
-        "--authorizer-uri",
-        f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{auth_arn}/invocations",
+        "--authorizer-uri", integration_uri("PermHttpAuth"),
     )["AuthorizerId"]
     route_id = next(r["RouteId"] for r in aws.json(
         "apigatewayv2", "get-routes", "--api-id", api_id)["Items"])

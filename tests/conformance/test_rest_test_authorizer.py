@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import ACCOUNT
-from test_rest_authorizers import create_function, lambda_uri
+from test_lambda_helpers import create, integration_uri, python_zip
 
 AUTHORIZER = '''
 def handler(event, context):
@@ -44,14 +44,14 @@ def messages(log):
 @pytest.fixture(scope="module")
 def setup(aws, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("test-authorizer")
-    create_function(aws, tmp, "test-authz-fn", AUTHORIZER)
-    create_function(aws, tmp, "test-authz-closed", AUTHORIZER)
+    create(aws, tmp, "test-authz-fn", python_zip(AUTHORIZER))
+    create(aws, tmp, "test-authz-closed", python_zip(AUTHORIZER))
     api_id = aws.json("apigateway", "create-rest-api", "--name", "test-authorizer")["id"]
 
     def authorizer(name, function, *extra):
         return aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
                         "--name", name, "--type", "TOKEN",
-                        "--authorizer-uri", lambda_uri(function),
+                        "--authorizer-uri", integration_uri(function),
                         "--identity-source", "method.request.header.Authorization",
                         *extra)["id"]
 

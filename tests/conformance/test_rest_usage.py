@@ -162,16 +162,16 @@ def test_get_model_template(aws):
 
 
 def test_flush_stage_authorizers_cache(aws, portico, tmp_path):
-    from test_rest_authorizers import AUTHORIZER, Api, create_function, grant, lambda_uri, \
-        mock_method
+    from test_lambda_helpers import create, integration_uri, python_zip
+    from test_rest_authorizers import AUTHORIZER, Api, grant, mock_method
     log_path = tmp_path / "events.jsonl"
-    create_function(aws, tmp_path, "FlushAuthz", AUTHORIZER.format(log_path=str(log_path)))
+    create(aws, tmp_path, "FlushAuthz", python_zip(AUTHORIZER.format(log_path=str(log_path))))
     rest = aws.json("apigateway", "create-rest-api", "--name", "flush-authorizers")
     api_id, root = rest["id"], rest["rootResourceId"]
     grant(aws, "FlushAuthz", api_id, "authorizers", "authorizers/*")
     authorizer = aws.json("apigateway", "create-authorizer", "--rest-api-id", api_id,
                           "--name", "token", "--type", "TOKEN",
-                          "--authorizer-uri", lambda_uri("FlushAuthz"))["id"]
+                          "--authorizer-uri", integration_uri("FlushAuthz"))["id"]
     rid = aws.json("apigateway", "create-resource", "--rest-api-id", api_id,
                    "--parent-id", root, "--path-part", "mock")["id"]
     mock_method(aws, api_id, rid, authorizer)
