@@ -9,6 +9,14 @@
 //! Lambda side already owns them, so no line is copied on the way), it never waits on IO, and
 //! any lock it takes is held only while it appends in memory.
 
+/// Now, in milliseconds since the Unix epoch: the clock of log timestamps and ingestion times.
+#[must_use]
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// One log line as the Lambda side produced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {

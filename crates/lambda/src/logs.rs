@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use portico_core::{FunctionLogSink, LogLine, LogTarget};
 use portico_sandbox::{Environment, FunctionSpec};
@@ -34,9 +33,7 @@ impl FunctionLogs {
         let Some(sink) = self.sink.get() else {
             return;
         };
-        let timestamp_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let timestamp_ms = portico_core::logsink::now_ms();
         GROUP.with_borrow_mut(|group| {
             group.clear();
             group.push_str("/aws/lambda/");

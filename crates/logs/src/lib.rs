@@ -23,7 +23,6 @@ mod store;
 pub mod token;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use portico_core::{AwsError, FunctionLogSink, LogLine, LogTarget, Scope};
 use portico_protocol::{OperationOutput, json_input};
@@ -117,12 +116,7 @@ impl FunctionLogSink for Logs {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(crate) use portico_core::logsink::now_ms;
 
 /// `InvalidParameterException`, CloudWatch Logs' answer to bad input.
 pub(crate) fn invalid(message: impl Into<String>) -> AwsError {
