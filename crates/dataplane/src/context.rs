@@ -72,11 +72,7 @@ impl RequestMeta {
             "user": null,
         });
         if let (Some(caller), Value::Object(map)) = (&self.caller, &mut identity) {
-            map.insert("accessKey".into(), caller.access_key.clone().into());
-            map.insert("accountId".into(), caller.account_id.clone().into());
-            map.insert("caller".into(), caller.principal_id().into());
-            map.insert("user".into(), caller.principal_id().into());
-            map.insert("userArn".into(), caller.user_arn().into());
+            caller.fill_identity(map);
         }
         if let (Some((key, id)), Value::Object(map)) = (&self.api_key, &mut identity) {
             map.insert("apiKey".into(), key.clone().into());

@@ -45,6 +45,50 @@ impl Caller {
     pub fn user_arn(&self) -> String {
         format!("arn:aws:iam::{}:root", self.account_id)
     }
+
+    /// Fills the caller's fields of an `identity` object (`$context.identity`, a REST or
+    /// payload 1.0 or WebSocket event's `requestContext.identity`).
+    pub fn fill_identity(&self, identity: &mut serde_json::Map<String, serde_json::Value>) {
+        identity.insert("accessKey".into(), self.access_key.clone().into());
+        identity.insert("accountId".into(), self.account_id.clone().into());
+        identity.insert("caller".into(), self.principal_id().into());
+        identity.insert("user".into(), self.principal_id().into());
+        identity.insert("userArn".into(), self.user_arn().into());
+    }
+}
+
+/// Verifies a request's SigV4 signature for `execute-api` in `region`: the signer, acting as
+/// `account_id`'s root user, or why the signature is refused.
+pub(crate) fn verify_caller(
+    account_id: &str,
+    region: &str,
+    parts: (&http::Method, &http::Uri, &http::HeaderMap),
+    body: &[u8],
+    credentials: &dyn CredentialsProvider,
+) -> Result<Caller, SigV4Error> {
+    let (method, uri, headers) = parts;
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        host,
+        headers,
+        body,
+    };
+    let verified = verify(
+        &signed,
+        &Expectation::new(SERVICE, Some(region)),
+        credentials,
+    )?;
+    Ok(Caller {
+        access_key: verified.access_key_id.into_owned(),
+        account_id: account_id.to_owned(),
+    })
 }
 
 /// Checks the signature of a request to an `AWS_IAM` method; `Ok(None)` for other methods.
@@ -57,28 +101,15 @@ pub(crate) fn authenticate(
     if !method.aws_iam {
         return Ok(None);
     }
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    let signed = SignedRequest {
-        method: request.method().as_str(),
-        path: request.uri().path(),
-        query: request.uri().query(),
-        host,
-        headers: request.headers(),
-        body: request.body(),
-    };
-    let expected = Expectation::new(SERVICE, Some(&stage.region));
-    match verify(&signed, &expected, credentials) {
-        Ok(verified) => Ok(Some(Caller {
-            access_key: verified.access_key_id.into_owned(),
-            account_id: stage.account_id.clone(),
-        })),
-        Err(refused) => Err(refusal(&refused)),
-    }
+    verify_caller(
+        &stage.account_id,
+        &stage.region,
+        (request.method(), request.uri(), request.headers()),
+        request.body(),
+        credentials,
+    )
+    .map(Some)
+    .map_err(|refused| refusal(&refused))
 }
 
 /// The gateway response for a refused signature.

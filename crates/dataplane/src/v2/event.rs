@@ -4,6 +4,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::compile::CompiledHttpStage;
+use crate::iam::Caller;
 
 /// Everything an event says about one request, gathered once.
 pub(crate) struct RequestFacts<'a> {
@@ -37,30 +38,7 @@ pub(crate) struct AuthorizerContext {
     pub v1: Value,
     /// An `AWS_IAM` route's signed caller, which payload 1.0 shows in
     /// `requestContext.identity` (payload 2.0 has it in `authorizer.iam`).
-    pub iam_caller: Option<IamCaller>,
-}
-
-/// Who signed an `AWS_IAM` request: every configured key acts as its account's root user.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IamCaller {
-    pub access_key: String,
-    pub account_id: String,
-}
-
-impl IamCaller {
-    /// The identity fields AWS fills for an IAM caller (as REST APIs do).
-    pub(crate) fn fill(&self, identity: &mut Value) {
-        let Value::Object(map) = identity else { return };
-        let account = &self.account_id;
-        map.insert("accessKey".into(), self.access_key.clone().into());
-        map.insert("accountId".into(), account.clone().into());
-        map.insert("caller".into(), account.clone().into());
-        map.insert("user".into(), account.clone().into());
-        map.insert(
-            "userArn".into(),
-            format!("arn:aws:iam::{account}:root").into(),
-        );
-    }
+    pub iam_caller: Option<Caller>,
 }
 
 impl RequestFacts<'_> {
@@ -323,9 +301,9 @@ pub(crate) fn event_v1_value(facts: &RequestFacts<'_>) -> Value {
         "isBase64Encoded": encoded,
     });
     if let Some(caller) = facts.authorizer.and_then(|a| a.iam_caller.as_ref())
-        && let Some(identity) = event.pointer_mut("/requestContext/identity")
+        && let Some(Value::Object(identity)) = event.pointer_mut("/requestContext/identity")
     {
-        caller.fill(identity);
+        caller.fill_identity(identity);
     }
     event
 }

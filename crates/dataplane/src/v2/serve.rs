@@ -10,7 +10,7 @@ use rand::Rng;
 use super::compile::LambdaTarget;
 use super::compile::{CompiledHttpStage, HttpIntegration, PayloadVersion};
 use super::cors::CompiledCors;
-use super::event::{AuthorizerContext, IamCaller, RequestFacts, event_v1, event_v2};
+use super::event::{AuthorizerContext, RequestFacts, event_v1, event_v2};
 use super::http_proxy::{self, ProxyInputs};
 use super::response::{FunctionResponse, parse_v1, parse_v2};
 use crate::ClientInfo;
@@ -147,45 +147,24 @@ pub(crate) struct Backends<'a> {
 /// Also `$connect`'s check on a WebSocket API, over the upgrade request (no body).
 pub(super) fn iam_caller(
     stage: &CompiledHttpStage,
-    method: &http::Method,
-    uri: &http::Uri,
-    headers: &http::HeaderMap,
+    parts: (&http::Method, &http::Uri, &http::HeaderMap),
     body: &[u8],
     credentials: &dyn portico_sigv4::CredentialsProvider,
 ) -> Result<AuthorizerContext, (u16, String)> {
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let signed = portico_sigv4::SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query(),
-        host,
-        headers,
-        body,
-    };
-    let expected = portico_sigv4::Expectation::new("execute-api", Some(&stage.region));
-    match portico_sigv4::verify(&signed, &expected, credentials) {
-        Ok(verified) => {
-            let account = &stage.account_id;
-            Ok(AuthorizerContext {
-                v2: json!({"iam": {
-                    "accessKey": verified.access_key_id,
-                    "accountId": account,
-                    "callerId": account,
-                    "cognitoIdentity": null,
-                    "principalOrgId": null,
-                    "userArn": format!("arn:aws:iam::{account}:root"),
-                    "userId": account,
-                }}),
-                v1: json!({"claims": null, "scopes": null}),
-                iam_caller: Some(IamCaller {
-                    access_key: verified.access_key_id.into_owned(),
-                    account_id: account.clone(),
-                }),
-            })
-        }
+    match crate::iam::verify_caller(&stage.account_id, &stage.region, parts, body, credentials) {
+        Ok(caller) => Ok(AuthorizerContext {
+            v2: json!({"iam": {
+                "accessKey": caller.access_key,
+                "accountId": caller.account_id,
+                "callerId": caller.principal_id(),
+                "cognitoIdentity": null,
+                "principalOrgId": null,
+                "userArn": caller.user_arn(),
+                "userId": caller.principal_id(),
+            }}),
+            v1: json!({"claims": null, "scopes": null}),
+            iam_caller: Some(caller),
+        }),
         Err(portico_sigv4::SigV4Error::MissingAuthenticationToken) => {
             Err((403, "Forbidden".to_owned()))
         }
@@ -231,9 +210,7 @@ async fn route(
     if route.aws_iam {
         match iam_caller(
             stage,
-            request.method(),
-            request.uri(),
-            request.headers(),
+            (request.method(), request.uri(), request.headers()),
             request.body(),
             backends.credentials,
         ) {

@@ -266,9 +266,7 @@ pub(crate) async fn accept(upgrade: Upgrade<'_>) -> Response<Bytes> {
             let stage = &upgrade.stage;
             match super::serve::iam_caller(
                 stage,
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
+                (&parts.method, &parts.uri, &parts.headers),
                 &[],
                 upgrade.credentials,
             ) {

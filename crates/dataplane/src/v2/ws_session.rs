@@ -7,7 +7,7 @@ use portico_core::ids;
 use serde_json::{Map, Value, json};
 
 use super::compile::CompiledHttpStage;
-use super::event::IamCaller;
+use crate::iam::Caller;
 
 /// The facts every event of one connection repeats.
 #[derive(Clone)]
@@ -24,7 +24,7 @@ pub(crate) struct Session {
     /// What the `$connect` authorizer established; every later event carries it.
     pub(crate) authorizer: Option<Value>,
     /// Who signed an `AWS_IAM` `$connect`; every later event names them in `identity`.
-    pub(crate) iam_caller: Option<IamCaller>,
+    pub(crate) iam_caller: Option<Caller>,
 }
 
 impl Session {
@@ -53,8 +53,10 @@ impl Session {
             return Map::new();
         };
         let mut map = map;
-        if let (Some(caller), Some(identity)) = (&self.iam_caller, map.get_mut("identity")) {
-            caller.fill(identity);
+        if let (Some(caller), Some(Value::Object(identity))) =
+            (&self.iam_caller, map.get_mut("identity"))
+        {
+            caller.fill_identity(identity);
         }
         if let Some(authorizer) = &self.authorizer {
             map.insert("authorizer".into(), authorizer.clone());
