@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use bytes::Bytes;
-use portico_core::test_invoke::{TEST_AUTHORIZER_STAGE, TEST_INVOKE_STAGE};
-use portico_core::{Invoker, StageKey, TestAuthorizerRequest, TestAuthorizerResult, ids};
+use portico_core::test_invoke::TEST_AUTHORIZER_STAGE;
+use portico_core::{Invoker, TestAuthorizerRequest, TestAuthorizerResult, ids};
 use serde_json::{Value, json};
 
 use crate::authorizer::{CompiledAuthorizer, Granted};
@@ -137,12 +137,7 @@ pub(crate) async fn run(
 ) -> TestAuthorizerResult {
     let started = Instant::now();
     let stage = compile_test_stage(
-        StageKey {
-            account_id: request.account_id.clone(),
-            region: request.region.clone(),
-            api_id: request.api_id.clone(),
-            stage_name: TEST_INVOKE_STAGE.to_owned(),
-        },
+        (&request.account_id, &request.region, &request.api_id),
         &request.stage_variables,
         guarded_root(request.definition, &request.authorizer_id),
     );

@@ -427,15 +427,23 @@ fn method_headers(
 }
 
 /// Compiles the throwaway stage a test call (test-invoke-method, test-invoke-authorizer) runs
-/// in, the way a deployment is compiled: `deployment` with the caller's stage variables.
+/// in, the way a deployment is compiled: `deployment` of API `scope.2` in account `scope.0`
+/// and region `scope.1`, with the caller's stage variables.
 pub(crate) fn compile_test_stage(
-    key: StageKey,
+    scope: (&str, &str, &str),
     stage_variables: &std::collections::BTreeMap<String, String>,
     deployment: Value,
 ) -> snapshot::CompiledStage {
+    let (account_id, region, api_id) = scope;
+    let key = StageKey {
+        account_id: account_id.to_owned(),
+        region: region.to_owned(),
+        api_id: api_id.to_owned(),
+        stage_name: TEST_INVOKE_STAGE.to_owned(),
+    };
     let deployed = DeployedStage {
         stage: json!({
-            "stageName": key.stage_name,
+            "stageName": TEST_INVOKE_STAGE,
             "variables": stage_variables,
         }),
         deployment,
@@ -452,12 +460,7 @@ async fn run(
     let own_path =
         resource_path(&request.definition, &request.resource_id).unwrap_or_else(|| "/".to_owned());
     let stage = compile_test_stage(
-        StageKey {
-            account_id: request.account_id.clone(),
-            region: request.region.clone(),
-            api_id: request.api_id.clone(),
-            stage_name: TEST_INVOKE_STAGE.to_owned(),
-        },
+        (&request.account_id, &request.region, &request.api_id),
         &request.stage_variables,
         only_method(
             request.definition,
