@@ -129,8 +129,8 @@ impl Lambda {
                 Ok(empty(request_id, executed_version))
             }
             InvocationType::RequestResponse => {
-                let _slot = admit(&function.gate, &self.account)?;
-                let done = version.pool.invoke(input, request.log_tail).await?;
+                let slot = admit(&function.gate, &self.account)?;
+                let done = version.pool.invoke(input, request.log_tail, slot).await?;
                 let (payload, function_error) = match done.outcome {
                     InvokeOutcome::Response(payload) => (payload, None),
                     InvokeOutcome::FunctionError { payload } => {
@@ -178,8 +178,7 @@ async fn run_event(
                 }
             }
         };
-        let outcome = version.pool.invoke(input.clone(), false).await;
-        drop(slot);
+        let outcome = version.pool.invoke(input.clone(), false, slot).await;
         match outcome {
             Err(_) => return,
             Ok(done) if matches!(done.outcome, InvokeOutcome::Response(_)) => return,

@@ -25,6 +25,7 @@ mod logs;
 mod policy;
 mod pool;
 mod registry;
+mod run_to_end;
 mod snapshot;
 mod state;
 mod tags;

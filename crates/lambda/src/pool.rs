@@ -18,6 +18,8 @@ use portico_core::AwsError;
 use portico_sandbox::{Environment, FunctionSpec, InvokeInput, InvokeOutcome, Launcher};
 use tokio::sync::Semaphore;
 
+use crate::run_to_end::RunToEnd;
+
 /// Bytes of log `X-Amz-Log-Result` carries.
 const LOG_TAIL_BYTES: usize = 4096;
 
@@ -101,12 +103,27 @@ impl Pool {
     }
 
     /// Runs one invocation in a warm (or newly started) environment. With `want_log`, the
-    /// last 4 KB of the invocation's log (START … REPORT) come back too.
-    pub async fn invoke(
-        &self,
+    /// last 4 KB of the invocation's log (START … REPORT) come back too. `hold` (a concurrency
+    /// slot) is kept until the invocation ends.
+    ///
+    /// The invocation runs to its end even if the caller stops waiting for it, as on Lambda
+    /// ([`RunToEnd`]): a client that hangs up neither cuts its function short nor costs the
+    /// environment, which goes back to the pool warm.
+    pub fn invoke<H: Send + 'static>(
+        self: &Arc<Self>,
         input: InvokeInput,
         want_log: bool,
-    ) -> Result<PoolOutcome, AwsError> {
+        hold: H,
+    ) -> RunToEnd<Result<PoolOutcome, AwsError>> {
+        let pool = Arc::clone(self);
+        RunToEnd::new(async move {
+            let done = pool.run(input, want_log).await;
+            drop(hold);
+            done
+        })
+    }
+
+    async fn run(&self, input: InvokeInput, want_log: bool) -> Result<PoolOutcome, AwsError> {
         let _permit = self
             .permits
             .acquire()

@@ -495,3 +495,65 @@ async fn idle_environments_are_stopped_after_the_idle_timeout() {
     let again = f.lambda.invoke(invoke_request("idle", None)).await.unwrap();
     assert_eq!(again.payload.as_ref(), b"1");
 }
+
+#[tokio::test]
+async fn an_invocation_whose_caller_hangs_up_runs_to_its_end_and_keeps_its_environment() {
+    let f = fixture().await;
+    call(
+        &f.lambda,
+        "CreateFunction",
+        json!({"FunctionName": "slow", "Runtime": "python3.11", "Handler": "app.handler",
+               "Role": "arn:aws:iam::123456789012:role/r",
+               "Code": {"ZipFile": zip_of(concat!(
+                   "import os, time\n",
+                   "def handler(e, c):\n",
+                   "    open(e['started'], 'w').write(str(os.getpid()))\n",
+                   "    time.sleep(0.3)\n",
+                   "    open(e['finished'], 'w').write(str(os.getpid()))\n",
+                   "    return os.getpid()\n"))}}),
+    )
+    .await
+    .unwrap();
+    let started = f.dir.join("started.txt");
+    let finished = f.dir.join("finished.txt");
+    let mut request = invoke_request("slow", None);
+    request.payload = Bytes::from(json!({"started": started, "finished": finished}).to_string());
+    // The caller (an HTTP client's request, for example) goes away mid-invocation.
+    let lambda = f.lambda.clone();
+    let caller = tokio::spawn(async move { lambda.invoke(request).await });
+    for _ in 0..400 {
+        if started.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(started.exists(), "the function never started");
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    assert!(!finished.exists());
+    // The function still runs to its end...
+    for _ in 0..200 {
+        if finished.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = std::fs::read_to_string(&started).unwrap();
+    assert_eq!(std::fs::read_to_string(&finished).unwrap(), pid);
+    // ...and its environment goes back to the pool warm: the next invocation runs in the same
+    // process.
+    let function = f.lambda.existing(&scope(), "slow").unwrap();
+    for _ in 0..200 {
+        if function.latest.pool.idle_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(function.latest.pool.idle_count(), 1);
+    let mut again = invoke_request("slow", None);
+    again.payload = Bytes::from(json!({"started": started, "finished": finished}).to_string());
+    let answer = f.lambda.invoke(again).await.unwrap();
+    assert_eq!(answer.function_error, None);
+    assert_eq!(std::str::from_utf8(&answer.payload).unwrap(), pid);
+    f.lambda.shutdown().await;
+}
