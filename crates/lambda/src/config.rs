@@ -19,4 +19,7 @@ pub struct LambdaConfig {
     /// How long a warm execution environment may sit unused before it is stopped, as Lambda
     /// reclaims idle environments after some minutes. Its next invocation is a cold start.
     pub idle_timeout: std::time::Duration,
+    /// Which CPUs runtimes run on, when the server's workers keep CPUs of their own; `None`:
+    /// wherever the kernel puts them.
+    pub placement: Option<std::sync::Arc<portico_sandbox::CpuPlacement>>,
 }

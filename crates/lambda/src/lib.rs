@@ -119,7 +119,8 @@ impl Lambda {
     /// start lazily, on a function's first invocation.
     pub async fn open(store: Arc<dyn Store>, config: LambdaConfig) -> Result<Arc<Self>, AwsError> {
         let launcher = portico_sandbox::Launcher::new(config.runtime_dir.clone())
-            .map_err(|e| AwsError::service(e.to_string()))?;
+            .map_err(|e| AwsError::service(e.to_string()))?
+            .with_placement(config.placement.clone());
         let lambda = Arc::new(Self {
             store,
             launcher: Arc::new(launcher),

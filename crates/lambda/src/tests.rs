@@ -44,6 +44,7 @@ async fn fixture_with_idle_timeout(idle_timeout: Duration) -> Fixture {
             public_url: "http://127.0.0.1:1".to_owned(),
             max_environments_per_function: 2,
             idle_timeout,
+            placement: None,
         },
     )
     .await

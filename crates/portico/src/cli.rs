@@ -60,6 +60,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 
+    /// Where function runtimes run. `adaptive`: the workers keep CPUs of their own, and while
+    /// they are busy runtimes run on the other CPUs (a runtime woken on a worker's CPU would
+    /// preempt it); when they are mostly idle, runtimes may use every CPU. `shared`: wherever
+    /// the kernel puts them.
+    #[arg(long, env = "PORTICO_CPU_PLACEMENT", value_enum, default_value_t = CpuPlacementMode::Adaptive)]
+    pub cpu_placement: CpuPlacementMode,
+
     /// Let API Gateway invoke any function, granted or not. By default, as on AWS, a Lambda
     /// integration or authorizer without credentials needs the function's resource policy to
     /// allow it (`aws lambda add-permission`), else the client gets a 500.
@@ -78,6 +85,15 @@ pub struct ServeArgs {
         value_parser = portico_dataplane::StaticCredentials::parse_pair
     )]
     pub credentials: Vec<(String, String)>,
+}
+
+/// `--cpu-placement`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuPlacementMode {
+    /// Runtimes leave the workers' CPUs to them while the workers are busy.
+    Adaptive,
+    /// Runtimes run wherever the kernel puts them.
+    Shared,
 }
 
 impl ServeArgs {

@@ -16,6 +16,11 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => {
             let _log = telemetry::init(&args.log_level)?;
             let workers = args.worker_threads();
+            // Before the runtime's threads exist, so they inherit the workers' CPUs.
+            let placement = match args.cpu_placement {
+                cli::CpuPlacementMode::Adaptive => portico_sandbox::CpuPlacement::reserve(workers),
+                cli::CpuPlacementMode::Shared => None,
+            };
             // One worker: a current-thread scheduler, which skips the multi-thread one's
             // work-stealing bookkeeping and cross-thread wake-ups (docs/performance.md).
             let runtime = if workers == 1 {
@@ -28,7 +33,7 @@ fn main() -> anyhow::Result<()> {
                     .enable_all()
                     .build()?
             };
-            runtime.block_on(server::serve(args))
+            runtime.block_on(server::serve(args, placement))
         }
     }
 }

@@ -50,7 +50,10 @@ struct App {
     logs: Arc<Logs>,
 }
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    args: ServeArgs,
+    placement: Option<Arc<portico_sandbox::CpuPlacement>>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.data_dir).with_context(|| {
         format!(
@@ -70,6 +73,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url: format!("http://{}", args.listen),
             max_environments_per_function: args.max_environments,
             idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
+            placement: placement.clone(),
         },
     )
     .await
@@ -121,6 +125,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "portico is serving"
     );
 
+    // Ends with the runtime; it only samples CPU time and moves runtimes between CPUs.
+    let placing = placement.map(|placement| tokio::spawn(placement.adapt()));
     let tracker = TaskTracker::new();
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -155,6 +161,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracker.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await;
     lambda.shutdown().await;
+    if let Some(placing) = placing {
+        placing.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

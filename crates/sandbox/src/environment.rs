@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use crate::cgroup::{self, EnvCgroup, MemoryMode};
 use crate::launcher::{Launcher, RuntimeKind};
 use crate::log::{self, InvocationLog, MemoryProbe, OutputPump, Report};
+use crate::placement::{CpuPlacement, Placed};
 use crate::process::{self, ExitWatch, describe_exit, signal_group};
 use crate::{FunctionSpec, InvokeInput, InvokeOutcome, RESPONSE_TOO_LARGE_MESSAGE};
 
@@ -203,6 +204,8 @@ struct Plan {
     /// The full environment minus the two per-process entries (Runtime API address, socket).
     env: BTreeMap<String, String>,
     socket_dir: Option<PathBuf>,
+    /// The CPUs runtimes run on, when the workers keep their own.
+    placement: Option<Arc<CpuPlacement>>,
 }
 
 /// One spawned runtime process and its channel.
@@ -220,6 +223,8 @@ struct Runtime {
     /// The memory-capped cgroup the process runs in, when the machine delegates one. Dropped
     /// (removed) after the process group is killed, with the runtime it belongs to.
     cgroup: Option<EnvCgroup>,
+    /// While set, placement changes move this runtime's threads.
+    _placed: Option<Placed>,
 }
 
 impl Plan {
@@ -256,7 +261,12 @@ impl Plan {
             },
             MemoryMode::Measured(_) => None,
         };
-        process::isolate(&mut cmd, cgroup.as_ref().map(|c| c.procs_path().to_owned()));
+        let cpus = self.placement.as_ref().map(|p| p.runtime_cpus());
+        process::isolate(
+            &mut cmd,
+            cgroup.as_ref().map(|c| c.procs_path().to_owned()),
+            cpus,
+        );
         let started = Instant::now();
         let mut child = process::spawn(cmd)
             .await
@@ -265,6 +275,10 @@ impl Plan {
                 source,
             })?;
         let pid = child.id();
+        let placed = match (&self.placement, pid, cpus) {
+            (Some(placement), Some(pid), Some(cpus)) => Some(placement.register(pid, &cpus)),
+            _ => None,
+        };
         let output = OutputPump::new(
             child.stdout.take(),
             child.stderr.take(),
@@ -280,6 +294,7 @@ impl Plan {
             output,
             started,
             cgroup,
+            _placed: placed,
         })
     }
 }
@@ -341,6 +356,7 @@ impl Environment {
             // The Runtime API address is per process, set at spawn.
             env: launcher.environment(&spec, kind, "", &stream),
             socket_dir: launcher.framed_socket_dir(kind),
+            placement: launcher.placement().cloned(),
         };
         let rt = plan.spawn(&spec).await?;
         Ok(Self {

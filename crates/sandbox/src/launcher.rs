@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::FunctionSpec;
+use crate::placement::CpuPlacement;
 
 const NODE_BOOTSTRAP: &str = include_str!("bootstrap/node.cjs");
 const PYTHON_BOOTSTRAP: &str = include_str!("bootstrap/python.py");
@@ -92,6 +93,8 @@ pub struct Launcher {
     /// Interpreters the operator named, by runtime id (`python3.12`) or family (`python`,
     /// `nodejs`); still resolved through the interpreter itself, so a shim is skipped.
     configured: HashMap<String, PathBuf>,
+    /// Where runtimes run relative to the workers; `None`: wherever the kernel puts them.
+    placement: Option<Arc<CpuPlacement>>,
 }
 
 /// The environment variable naming interpreters: `NAME=PATH[,NAME=PATH...]`, where NAME is a
@@ -191,6 +194,7 @@ impl Launcher {
             credentials: Credentials::default(),
             interpreters: Mutex::default(),
             configured,
+            placement: None,
         })
     }
 
@@ -214,6 +218,17 @@ impl Launcher {
     pub(crate) fn framed_socket_dir(&self, kind: RuntimeKind) -> Option<PathBuf> {
         (kind != RuntimeKind::Provided && self.transport == Transport::Framed)
             .then(|| self.socket_dir.clone())
+    }
+
+    /// Places runtimes by `placement` (see [`crate::placement`]).
+    #[must_use]
+    pub fn with_placement(mut self, placement: Option<Arc<CpuPlacement>>) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    pub(crate) fn placement(&self) -> Option<&Arc<CpuPlacement>> {
+        self.placement.as_ref()
     }
 
     /// Uses these credentials in function environments instead of the fake default.

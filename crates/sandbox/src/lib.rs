@@ -28,6 +28,7 @@ mod environment;
 mod extract;
 mod launcher;
 mod log;
+pub mod placement;
 mod process;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub use launcher::{
     Credentials, Launcher, LauncherError, RUNTIMES_ENV, RuntimeKind, Transport, parse_runtime_map,
 };
 pub use log::{InvocationLog, LOG_CAPACITY_BYTES, MAX_LINE_BYTES};
+pub use placement::CpuPlacement;
 pub use portico_rapi::MAX_PAYLOAD_BYTES;
 pub use process::group_alive;
 

@@ -10,21 +10,26 @@ use std::sync::mpsc;
 use std::task::{Context, Poll, Waker};
 
 use nix::errno::Errno;
+use nix::sched::CpuSet;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 
 /// Puts the child in a new process group, arranges for the kernel to SIGKILL it when the
 /// server dies (even by `kill -9`), and, when `cgroup_procs` is given, moves it into that
-/// cgroup before exec so no instruction of user code runs outside the memory limit. Spawn such
-/// a command with [`spawn`].
+/// cgroup before exec so no instruction of user code runs outside the memory limit, and gives
+/// it the CPUs `cpus` ([`crate::placement`]). Spawn such a command with [`spawn`].
 #[allow(unsafe_code)]
-pub(crate) fn isolate(cmd: &mut tokio::process::Command, cgroup_procs: Option<CString>) {
+pub(crate) fn isolate(
+    cmd: &mut tokio::process::Command,
+    cgroup_procs: Option<CString>,
+    cpus: Option<CpuSet>,
+) {
     let parent = std::process::id();
     cmd.process_group(0);
     // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2),
-    // getppid(2), open(2), write(2) and close(2), which are async-signal-safe, on a path built
-    // before the fork, and builds its errors from raw errno values, so it never allocates or
+    // getppid(2), open(2), write(2), close(2) and sched_setaffinity(2), which are
+    // async-signal-safe, on a path and a CPU set built before the fork, and builds its errors from raw errno values, so it never allocates or
     // takes a lock that another parent thread might have held at fork time.
     unsafe {
         cmd.pre_exec(move || {
@@ -35,6 +40,10 @@ pub(crate) fn isolate(cmd: &mut tokio::process::Command, cgroup_procs: Option<CS
             }
             if let Some(procs) = &cgroup_procs {
                 crate::cgroup::join_in_child(procs)?;
+            }
+            if let Some(cpus) = &cpus {
+                // Placement is an optimisation: a refusal leaves the CPUs it inherited.
+                let _ = crate::placement::place_self(cpus);
             }
             Ok(())
         });
@@ -263,6 +272,7 @@ mod tests {
         isolate(
             &mut cmd,
             Some(CString::new(procs.to_str().unwrap()).unwrap()),
+            None,
         );
         let status = spawn(cmd).await.unwrap().wait().await.unwrap();
         assert!(status.success());
@@ -273,6 +283,7 @@ mod tests {
         isolate(
             &mut cmd,
             Some(CString::new(missing.to_str().unwrap()).unwrap()),
+            None,
         );
         assert_eq!(
             spawn(cmd).await.unwrap_err().kind(),
