@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::json_out::JsonObject;
 use crate::snapshot::{CompiledMethod, CompiledStage};
 
 /// Per-request facts, gathered once.
@@ -54,6 +55,22 @@ impl RequestMeta {
     /// `$context.path` / `requestContext.path`: the path including the stage.
     pub fn stage_path(&self, stage: &CompiledStage) -> String {
         format!("/{}{}", stage.stage_name, self.path)
+    }
+
+    /// [`RequestMeta::identity`] for a request with no signer and no API key, written out.
+    fn write_anonymous_identity(&self, identity: &mut JsonObject<'_>) {
+        identity.null("cognitoIdentityPoolId");
+        identity.null("accountId");
+        identity.null("cognitoIdentityId");
+        identity.null("caller");
+        identity.str("sourceIp", &self.source_ip);
+        identity.null("principalOrgId");
+        identity.null("accessKey");
+        identity.null("cognitoAuthenticationType");
+        identity.null("cognitoAuthenticationProvider");
+        identity.null("userArn");
+        identity.opt_str("userAgent", self.user_agent.as_deref());
+        identity.null("user");
     }
 
     fn identity(&self) -> Value {
@@ -125,37 +142,42 @@ pub(crate) fn request_context(
     Value::Object(map)
 }
 
-/// `requestContext` of a REST (payload 1.0) proxy event.
-pub(crate) fn proxy_request_context(
+/// Writes the fields of a REST (payload 1.0) proxy event's `requestContext`: the keys of
+/// [`request_context`], in AWS's order for proxy events.
+pub(crate) fn write_proxy_request_context(
+    context: &mut JsonObject<'_>,
     stage: &CompiledStage,
     method: &CompiledMethod,
     meta: &RequestMeta,
-) -> Value {
-    let mut context = json!({
-        "resourceId": method.resource_id,
-        "resourcePath": method.resource_path,
-        "httpMethod": meta.http_method,
-        "extendedRequestId": meta.extended_request_id,
-        "requestTime": meta.request_time,
-        "path": meta.stage_path(stage),
-        "accountId": stage.account_id,
-        "protocol": "HTTP/1.1",
-        "stage": stage.stage_name,
-        "domainPrefix": meta.domain_prefix(),
-        "requestTimeEpoch": meta.request_time_epoch,
-        "requestId": meta.request_id,
-        "identity": meta.identity(),
-        "domainName": meta.domain_name,
-        "deploymentId": stage.deployment_id,
-        "apiId": stage.api_id,
-    });
+) {
+    context.str("resourceId", &method.resource_id);
+    context.str("resourcePath", &method.resource_path);
+    context.str("httpMethod", &meta.http_method);
+    context.str("extendedRequestId", &meta.extended_request_id);
+    context.str("requestTime", &meta.request_time);
+    context.str("path", &meta.stage_path(stage));
+    context.str("accountId", &stage.account_id);
+    context.str("protocol", "HTTP/1.1");
+    context.str("stage", &stage.stage_name);
+    context.str("domainPrefix", meta.domain_prefix());
+    context.int("requestTimeEpoch", meta.request_time_epoch);
+    context.str("requestId", &meta.request_id);
+    if meta.caller.is_none() && meta.api_key.is_none() {
+        context.object("identity", |identity| {
+            meta.write_anonymous_identity(identity)
+        });
+    } else {
+        context.value("identity", &meta.identity());
+    }
+    context.str("domainName", &meta.domain_name);
+    context.str("deploymentId", &stage.deployment_id);
+    context.str("apiId", &stage.api_id);
     // A Lambda authorizer's principal and context, with the latency AWS reports beside them.
-    if let (Some(Value::Object(granted)), Value::Object(map)) = (&meta.authorizer, &mut context) {
+    if let Some(Value::Object(granted)) = &meta.authorizer {
         let mut authorizer = granted.clone();
         authorizer.insert("integrationLatency".into(), 0.into());
-        map.insert("authorizer".into(), Value::Object(authorizer));
+        context.value("authorizer", &authorizer);
     }
-    context
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod custom;
 mod gateway;
 mod iam;
 mod integration;
+mod json_out;
 mod lambda;
 mod mapping;
 mod params;

@@ -2,38 +2,15 @@
 //! the rules its answer must follow.
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::context::proxy_request_context;
+use crate::context::write_proxy_request_context;
 use crate::integration::{Exchange, trace_id};
+use crate::json_out::JsonObject;
 use crate::params::{last_values, multi_values};
-
-fn string_map(pairs: Vec<(String, String)>) -> Value {
-    if pairs.is_empty() {
-        return Value::Null;
-    }
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect(),
-    )
-}
-
-fn multi_map(pairs: Vec<(String, Vec<String>)>) -> Value {
-    if pairs.is_empty() {
-        return Value::Null;
-    }
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::Array(v.into_iter().map(Value::String).collect())))
-            .collect(),
-    )
-}
 
 /// The request headers as the function sees them: the client's, plus the ones the gateway
 /// adds in front of every integration (`X-Amzn-Trace-Id`, `X-Forwarded-*`).
@@ -67,7 +44,8 @@ fn event_headers(exchange: &Exchange<'_>) -> Vec<(String, String)> {
 }
 
 /// Builds the REST proxy event. A request whose `Content-Type` is one of the API's binary
-/// media types carries its body base64-encoded, with `isBase64Encoded: true`.
+/// media types carries its body base64-encoded, with `isBase64Encoded: true`. Written straight
+/// into the payload ([`JsonObject`]): this runs on every proxy request.
 pub(crate) fn event(exchange: &Exchange<'_>) -> Vec<u8> {
     let (stage, method, meta, parts) = (
         exchange.stage,
@@ -76,66 +54,51 @@ pub(crate) fn event(exchange: &Exchange<'_>) -> Vec<u8> {
         &exchange.parts,
     );
     let headers = event_headers(exchange);
-    let mut event = Map::with_capacity(12);
-    event.insert("resource".into(), method.resource_path.clone().into());
-    event.insert("path".into(), meta.path.clone().into());
-    event.insert("httpMethod".into(), meta.http_method.clone().into());
-    event.insert("headers".into(), string_map(last_values(&headers, true)));
-    event.insert(
-        "multiValueHeaders".into(),
-        multi_map(multi_values(&headers, true)),
-    );
-    event.insert(
-        "queryStringParameters".into(),
-        string_map(parts.single_query()),
-    );
-    event.insert(
-        "multiValueQueryStringParameters".into(),
-        multi_map(multi_values(&parts.query, false)),
-    );
-    event.insert(
-        "pathParameters".into(),
-        string_map(
-            exchange
-                .path_parameters
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        ),
-    );
-    event.insert(
-        "stageVariables".into(),
-        string_map(
-            stage
-                .variables
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-    );
-    event.insert(
-        "requestContext".into(),
-        proxy_request_context(stage, method, meta),
-    );
     let binary = parts
         .header("content-type")
         .is_some_and(|ct| stage.is_binary(ct));
     let body = &exchange.body;
-    event.insert(
-        "body".into(),
-        if body.is_empty() {
-            Value::Null
-        } else if binary {
-            Value::String(BASE64.encode(body))
-        } else {
-            Value::String(String::from_utf8_lossy(body).into_owned())
-        },
+    let mut out = Vec::with_capacity(2048 + body.len() * 4 / 3);
+    let mut event = JsonObject::begin(&mut out);
+    event.str("resource", &method.resource_path);
+    event.str("path", &meta.path);
+    event.str("httpMethod", &meta.http_method);
+    let single = last_values(&headers, true);
+    event.string_map(
+        "headers",
+        single.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    event.insert(
-        "isBase64Encoded".into(),
-        (binary && !body.is_empty()).into(),
+    event.multi_map("multiValueHeaders", &multi_values(&headers, true));
+    let query = parts.single_query();
+    event.string_map(
+        "queryStringParameters",
+        query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    serde_json::to_vec(&Value::Object(event)).unwrap_or_default()
+    event.multi_map(
+        "multiValueQueryStringParameters",
+        &multi_values(&parts.query, false),
+    );
+    event.string_map("pathParameters", exchange.path_parameters.iter().copied());
+    event.string_map(
+        "stageVariables",
+        stage
+            .variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    event.object("requestContext", |context| {
+        write_proxy_request_context(context, stage, method, meta);
+    });
+    if body.is_empty() {
+        event.null("body");
+    } else if binary {
+        event.str("body", &BASE64.encode(body));
+    } else {
+        event.str("body", &String::from_utf8_lossy(body));
+    }
+    event.bool("isBase64Encoded", binary && !body.is_empty());
+    event.end();
+    out
 }
 
 /// A function's answer, checked.
