@@ -228,6 +228,8 @@ impl CpuPlacement {
     pub async fn adapt(self: Arc<Self>) {
         let mut ticks = tokio::time::interval(SAMPLE_PERIOD);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate; a window of microseconds would say nothing.
+        ticks.tick().await;
         let mut last = (std::time::Instant::now(), process_cpu_time());
         loop {
             ticks.tick().await;
