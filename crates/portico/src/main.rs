@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => {
             let _log = telemetry::init(&args.log_level)?;
             let workers = args.worker_threads();
-            // Before the runtime's threads exist, so they inherit the workers' CPUs.
+            // Which CPUs the workers take while busy, leaving the others to function runtimes.
             let placement = match args.cpu_placement {
                 cli::CpuPlacementMode::Adaptive => portico_sandbox::CpuPlacement::reserve(workers),
                 cli::CpuPlacementMode::Shared => None,

@@ -7,18 +7,20 @@
 //! back in, and the requests it holds wait (docs/performance.md: on 2 CPUs, the seed scenario
 //! serves about 1.5x more requests with the workers on one CPU and the runtimes on the other).
 //!
-//! So, where the process may run on more CPUs than it has workers, the workers keep CPUs of
-//! their own ([`CpuPlacement::reserve`]) and runtimes are placed by an adaptive rule
-//! ([`CpuPlacement::adapt`]):
-//! - **confined** to the other CPUs while the workers are busy (at least [`CONFINE_AT`] of their
-//!   CPU time over a sampling period), which is when preemption costs throughput;
-//! - **shared** (any CPU the process may use) once the workers are mostly idle (at most
-//!   [`SHARE_AT`]), so compute-heavy functions, which call for few invocations a second, get
-//!   every CPU of the machine.
+//! So, where the process may run on more CPUs than it has workers, the last CPUs are set aside
+//! for the workers ([`CpuPlacement::reserve`]) and an adaptive rule ([`CpuPlacement::adapt`])
+//! places both:
+//! - **confined** while the workers are busy (at least [`CONFINE_AT`] of their CPUs' time over a
+//!   sampling period), which is when preemption costs throughput: Portico's threads run on the
+//!   set-aside CPUs and runtimes on the others;
+//! - **shared** once the workers are mostly idle (at most [`SHARE_AT`]), and from the start:
+//!   everything may run on any CPU the process may use, so compute-heavy functions, which call
+//!   for few invocations a second, get every CPU of the machine, and several idle servers on
+//!   one machine do not crowd onto the same CPU.
 //!
 //! A runtime gets the current placement before it executes (set in the forked child), and a
-//! change of placement moves every thread of the runtimes running at the time. Processes a
-//! runtime forks keep the placement they were created with.
+//! change of placement moves every thread of Portico and of the runtimes running at the time.
+//! Processes a runtime forks keep the placement they were created with.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -64,10 +66,15 @@ impl Mode {
 pub struct CpuPlacement {
     /// Every CPU the process may use.
     all: CpuSet,
+    /// The CPUs set aside for the workers.
+    workers: CpuSet,
     /// `all` minus the workers' CPUs.
     others: CpuSet,
     /// How many CPUs the workers have.
     reserved: usize,
+    /// Whether mode changes move this process's own threads too (not in tests, which share
+    /// their process with other tests).
+    moves_self: bool,
     state: Mutex<State>,
 }
 
@@ -121,32 +128,39 @@ impl CpuPlacement {
         Some((reserved.to_vec(), others.to_vec()))
     }
 
-    /// Reserves CPUs for `workers` worker threads: pins the calling thread to them, so call it
-    /// on the main thread before the async runtime's threads exist (they inherit it). Runtimes
-    /// start shared; [`CpuPlacement::adapt`] moves them. `None`, with nothing changed, when
-    /// the process may not use more CPUs than it has workers or the kernel refuses.
+    /// Sets the last CPUs aside for `workers` worker threads. Everything starts shared;
+    /// [`CpuPlacement::adapt`] moves Portico's threads and the runtimes. `None` when the
+    /// process may not use more CPUs than it has workers, or may not set CPU affinity.
     #[must_use]
     pub fn reserve(workers: usize) -> Option<Arc<Self>> {
         let all = sched_getaffinity(Pid::from_raw(0)).ok()?;
         let (reserved, others) = Self::split(&cpus_of(&all), workers)?;
-        if let Err(error) = sched_setaffinity(Pid::from_raw(0), &set_of(&reserved)) {
-            tracing::warn!(%error, "cannot keep CPUs for the workers; runtimes share them");
+        // Asks for what the thread already has: only tells whether the kernel lets us.
+        if let Err(error) = sched_setaffinity(Pid::from_raw(0), &all) {
+            tracing::warn!(%error, "cannot set CPU affinity; runtimes run wherever the kernel puts them");
             return None;
         }
         tracing::info!(
             workers = ?reserved,
             runtimes = ?others,
-            "workers keep their CPUs; runtimes use the others while the workers are busy"
+            "while the workers are busy they keep these CPUs and runtimes use the others"
         );
-        Some(Self::new(all, &reserved, &others))
+        Some(Self::new(all, &reserved, &others, true))
     }
 
-    /// A placement over `all` with the given split, pinning nothing itself.
-    pub(crate) fn new(all: CpuSet, reserved: &[usize], others: &[usize]) -> Arc<Self> {
+    /// A placement over `all` with the given split.
+    pub(crate) fn new(
+        all: CpuSet,
+        reserved: &[usize],
+        others: &[usize],
+        moves_self: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             all,
+            workers: set_of(reserved),
             others: set_of(others),
             reserved: reserved.len(),
+            moves_self,
             state: Mutex::new(State {
                 mode: Mode::Shared,
                 placed: HashMap::new(),
@@ -155,12 +169,13 @@ impl CpuPlacement {
         })
     }
 
-    /// For tests: the split [`CpuPlacement::reserve`] would make, without pinning the caller.
+    /// For tests: the split [`CpuPlacement::reserve`] would make, leaving the threads of the
+    /// test process (which other tests share) where they are.
     #[cfg(test)]
     pub(crate) fn unpinned(workers: usize) -> Option<Arc<Self>> {
         let all = sched_getaffinity(Pid::from_raw(0)).ok()?;
         let (reserved, others) = Self::split(&cpus_of(&all), workers)?;
-        Some(Self::new(all, &reserved, &others))
+        Some(Self::new(all, &reserved, &others, false))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -205,13 +220,20 @@ impl CpuPlacement {
         }
     }
 
-    /// Sets the mode, moving the registered runtimes when it changes.
+    /// Sets the mode, moving Portico's threads and the registered runtimes when it changes.
     pub fn set_mode(&self, mode: Mode) {
         let mut state = self.lock();
         if state.mode == mode {
             return;
         }
         state.mode = mode;
+        if self.moves_self {
+            let own = match mode {
+                Mode::Confined => &self.workers,
+                Mode::Shared => &self.all,
+            };
+            move_process(std::process::id(), own);
+        }
         let cpus = self.cpus_for(mode);
         for &pid in state.placed.values() {
             move_process(pid, &cpus);
