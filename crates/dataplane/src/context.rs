@@ -1,6 +1,6 @@
 //! `$context` for mapping templates and `requestContext` for proxy events: the same facts.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::json_out::JsonObject;
 use crate::snapshot::{CompiledMethod, CompiledStage};
@@ -26,6 +26,23 @@ pub(crate) struct RequestMeta {
     /// `$context.authorizer` once a Lambda authorizer let the request through.
     pub authorizer: Option<Value>,
 }
+
+/// The keys of `identity` (`$context.identity`, a REST proxy event's
+/// `requestContext.identity`) in AWS's order; an API key adds `apiKey` and `apiKeyId` after them.
+const IDENTITY_KEYS: [&str; 12] = [
+    "cognitoIdentityPoolId",
+    "accountId",
+    "cognitoIdentityId",
+    "caller",
+    "sourceIp",
+    "principalOrgId",
+    "accessKey",
+    "cognitoAuthenticationType",
+    "cognitoAuthenticationProvider",
+    "userArn",
+    "userAgent",
+    "user",
+];
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -57,45 +74,36 @@ impl RequestMeta {
         format!("/{}{}", stage.stage_name, self.path)
     }
 
+    /// The value of one of [`IDENTITY_KEYS`] before a signer or an API key fills theirs:
+    /// the client's address and user agent, `null` for the rest.
+    fn anonymous_identity_field(&self, key: &str) -> Option<&str> {
+        match key {
+            "sourceIp" => Some(&self.source_ip),
+            "userAgent" => self.user_agent.as_deref(),
+            _ => None,
+        }
+    }
+
     /// [`RequestMeta::identity`] for a request with no signer and no API key, written out.
     fn write_anonymous_identity(&self, identity: &mut JsonObject<'_>) {
-        identity.null("cognitoIdentityPoolId");
-        identity.null("accountId");
-        identity.null("cognitoIdentityId");
-        identity.null("caller");
-        identity.str("sourceIp", &self.source_ip);
-        identity.null("principalOrgId");
-        identity.null("accessKey");
-        identity.null("cognitoAuthenticationType");
-        identity.null("cognitoAuthenticationProvider");
-        identity.null("userArn");
-        identity.opt_str("userAgent", self.user_agent.as_deref());
-        identity.null("user");
+        for key in IDENTITY_KEYS {
+            identity.opt_str(key, self.anonymous_identity_field(key));
+        }
     }
 
     fn identity(&self) -> Value {
-        let mut identity = json!({
-            "cognitoIdentityPoolId": null,
-            "accountId": null,
-            "cognitoIdentityId": null,
-            "caller": null,
-            "sourceIp": self.source_ip,
-            "principalOrgId": null,
-            "accessKey": null,
-            "cognitoAuthenticationType": null,
-            "cognitoAuthenticationProvider": null,
-            "userArn": null,
-            "userAgent": self.user_agent,
-            "user": null,
-        });
-        if let (Some(caller), Value::Object(map)) = (&self.caller, &mut identity) {
-            caller.fill_identity(map);
+        let mut map = Map::with_capacity(IDENTITY_KEYS.len() + 2);
+        for key in IDENTITY_KEYS {
+            map.insert(key.into(), self.anonymous_identity_field(key).into());
         }
-        if let (Some((key, id)), Value::Object(map)) = (&self.api_key, &mut identity) {
+        if let Some(caller) = &self.caller {
+            caller.fill_identity(&mut map);
+        }
+        if let Some((key, id)) = &self.api_key {
             map.insert("apiKey".into(), key.clone().into());
             map.insert("apiKeyId".into(), id.clone().into());
         }
-        identity
+        Value::Object(map)
     }
 }
 
@@ -190,5 +198,49 @@ mod tests {
         assert_eq!(clf.len(), "04/Mar/2020:19:15:17 +0000".len());
         assert!(clf.ends_with(" +0000"));
         assert!(epoch > 1_600_000_000_000);
+    }
+
+    fn meta(user_agent: Option<&str>) -> RequestMeta {
+        RequestMeta {
+            request_id: "r".to_owned(),
+            extended_request_id: "e".to_owned(),
+            request_time: "t".to_owned(),
+            request_time_epoch: 0,
+            source_ip: "198.51.100.7".to_owned(),
+            user_agent: user_agent.map(str::to_owned),
+            domain_name: "d".to_owned(),
+            path: "/".to_owned(),
+            http_method: "GET".to_owned(),
+            api_key: None,
+            caller: None,
+            authorizer: None,
+        }
+    }
+
+    const ANONYMOUS: &str = r#"{"cognitoIdentityPoolId":null,"accountId":null,"cognitoIdentityId":null,"caller":null,"sourceIp":"198.51.100.7","principalOrgId":null,"accessKey":null,"cognitoAuthenticationType":null,"cognitoAuthenticationProvider":null,"userArn":null,"userAgent":"curl/8.5.0","user":null}"#;
+
+    #[test]
+    fn an_anonymous_identity_reads_the_same_written_or_built() {
+        let meta = meta(Some("curl/8.5.0"));
+        let mut written = Vec::new();
+        let mut object = JsonObject::begin(&mut written);
+        meta.write_anonymous_identity(&mut object);
+        object.end();
+        assert_eq!(String::from_utf8(written).unwrap(), ANONYMOUS);
+        assert_eq!(serde_json::to_string(&meta.identity()).unwrap(), ANONYMOUS);
+    }
+
+    #[test]
+    fn a_signer_and_an_api_key_fill_their_fields_in_place() {
+        let mut meta = meta(None);
+        meta.caller = Some(crate::iam::Caller {
+            access_key: "AKIDEXAMPLE".to_owned(),
+            account_id: "123456789012".to_owned(),
+        });
+        meta.api_key = Some(("key-value".to_owned(), "key-id".to_owned()));
+        assert_eq!(
+            serde_json::to_string(&meta.identity()).unwrap(),
+            r#"{"cognitoIdentityPoolId":null,"accountId":"123456789012","cognitoIdentityId":null,"caller":"123456789012","sourceIp":"198.51.100.7","principalOrgId":null,"accessKey":"AKIDEXAMPLE","cognitoAuthenticationType":null,"cognitoAuthenticationProvider":null,"userArn":"arn:aws:iam::123456789012:root","userAgent":null,"user":"123456789012","apiKey":"key-value","apiKeyId":"key-id"}"#
+        );
     }
 }
