@@ -60,10 +60,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 
-    /// Where function runtimes run. `adaptive`: the workers keep CPUs of their own, and while
-    /// they are busy runtimes run on the other CPUs (a runtime woken on a worker's CPU would
-    /// preempt it); when they are mostly idle, runtimes may use every CPU. `shared`: wherever
-    /// the kernel puts them.
+    /// Where function runtimes run. `adaptive`: while the workers are busy they keep CPUs of
+    /// their own and runtimes run on the others (a runtime woken on a worker's CPU would
+    /// preempt it); when they are mostly idle, both may use every CPU. `shared`: wherever the
+    /// kernel puts them.
     #[arg(long, env = "PORTICO_CPU_PLACEMENT", value_enum, default_value_t = CpuPlacementMode::Adaptive)]
     pub cpu_placement: CpuPlacementMode,
 
@@ -90,7 +90,7 @@ pub struct ServeArgs {
 /// `--cpu-placement`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CpuPlacementMode {
-    /// Runtimes leave the workers' CPUs to them while the workers are busy.
+    /// While the workers are busy, they and the runtimes run on separate CPUs.
     Adaptive,
     /// Runtimes run wherever the kernel puts them.
     Shared,

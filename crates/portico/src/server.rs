@@ -125,7 +125,7 @@ pub async fn serve(
         "portico is serving"
     );
 
-    // Ends with the runtime; it only samples CPU time and moves runtimes between CPUs.
+    // Samples CPU time and moves Portico's threads and the runtimes between CPUs.
     let placing = placement.map(|placement| tokio::spawn(placement.adapt()));
     let tracker = TaskTracker::new();
     let shutdown = shutdown_signal();

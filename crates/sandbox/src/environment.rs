@@ -204,7 +204,7 @@ struct Plan {
     /// The full environment minus the two per-process entries (Runtime API address, socket).
     env: BTreeMap<String, String>,
     socket_dir: Option<PathBuf>,
-    /// The CPUs runtimes run on, when the workers keep their own.
+    /// Which CPUs runtimes run on, when the workers set some aside.
     placement: Option<Arc<CpuPlacement>>,
 }
 

@@ -29,8 +29,9 @@ pub(crate) fn isolate(
     cmd.process_group(0);
     // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2),
     // getppid(2), open(2), write(2), close(2) and sched_setaffinity(2), which are
-    // async-signal-safe, on a path and a CPU set built before the fork, and builds its errors from raw errno values, so it never allocates or
-    // takes a lock that another parent thread might have held at fork time.
+    // async-signal-safe, on a path and a CPU set built before the fork, and builds its errors
+    // from raw errno values, so it never allocates or takes a lock that another parent thread
+    // might have held at fork time.
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Some(Signal::SIGKILL))?;
