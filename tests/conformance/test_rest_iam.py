@@ -323,10 +323,16 @@ def test_websocket_iam_connect_needs_a_signed_handshake(server, http_api):
             headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
         return WsClient(server.port, host_of(server, api_id), "/prod", headers)
 
-    # Unsigned, or signed with a key Portico was not given: the handshake is refused.
-    for creds in (None, Credentials("AKIDSTRANGER", "nope")):
+    # Unsigned, or signed with a key Portico was not given: the handshake is refused, with
+    # the same bodies HTTP API routes answer.
+    for creds, message in (
+            (None, "Forbidden"),
+            (Credentials("AKIDSTRANGER", "nope"),
+             "The security token included in the request is invalid.")):
         refused = handshake(creds)
         assert refused.status == 403
+        body = refused._read(int(refused.headers["content-length"]))
+        assert json.loads(body) == {"message": message}
         refused.sock.close()
     # Signed with a configured key: connected, and every event names the caller.
     client = handshake(FLAG_KEY)
