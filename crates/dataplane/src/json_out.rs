@@ -81,7 +81,7 @@ impl<'a> JsonObject<'a> {
 
     /// `{"name":["value",...],...}` from groups with distinct names, or `null` when there
     /// are none.
-    pub(crate) fn multi_map(&mut self, key: &str, groups: &[(String, Vec<String>)]) {
+    pub(crate) fn multi_map(&mut self, key: &str, groups: &[(&str, Vec<&str>)]) {
         if groups.is_empty() {
             return self.null(key);
         }
@@ -123,10 +123,7 @@ mod tests {
         object.int("n", -42);
         object.string_map("empty", std::iter::empty());
         object.string_map("one", [("k", "v")].into_iter());
-        object.multi_map(
-            "multi",
-            &[("x".to_owned(), vec!["1".to_owned(), "2".to_owned()])],
-        );
+        object.multi_map("multi", &[("x", vec!["1", "2"])]);
         object.object("inner", |inner| inner.null("z"));
         object.value("v", &serde_json::json!({"b": 1, "a": [true]}));
         object.end();

@@ -67,12 +67,12 @@ impl RequestParts {
 
     /// The last value of each query parameter, in first-seen order.
     pub fn single_query(&self) -> Vec<(String, String)> {
-        last_values(&self.query, false)
+        owned(last_values(&self.query, false))
     }
 
     /// The last value of each header (names compared case-insensitively).
     pub fn single_headers(&self) -> Vec<(String, String)> {
-        last_values(&self.headers, true)
+        owned(last_values(&self.headers, true))
     }
 
     /// A header's last value, by case-insensitive name.
@@ -95,36 +95,44 @@ fn same_name(a: &str, b: &str, ignore_case: bool) -> bool {
     }
 }
 
-pub(crate) fn last_values(pairs: &[(String, String)], ignore_case: bool) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+/// The last value of each name, in first-seen order (borrowed from `pairs`).
+pub(crate) fn last_values(pairs: &[(String, String)], ignore_case: bool) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
         match out
             .iter_mut()
             .find(|(existing, _)| same_name(existing, k, ignore_case))
         {
-            Some(slot) => slot.1 = v.clone(),
-            None => out.push((k.clone(), v.clone())),
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
         }
     }
     out
 }
 
-/// Groups values per name, in first-seen order.
+/// Groups values per name, in first-seen order (borrowed from `pairs`).
 pub(crate) fn multi_values(
     pairs: &[(String, String)],
     ignore_case: bool,
-) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
     for (k, v) in pairs {
         match out
             .iter_mut()
             .find(|(existing, _)| same_name(existing, k, ignore_case))
         {
-            Some(slot) => slot.1.push(v.clone()),
-            None => out.push((k.clone(), vec![v.clone()])),
+            Some(slot) => slot.1.push(v),
+            None => out.push((k, vec![v])),
         }
     }
     out
+}
+
+fn owned(pairs: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,10 +155,7 @@ mod tests {
                 ("b".into(), "x+y z".into())
             ]
         );
-        assert_eq!(
-            multi_values(&parts.query, false)[1],
-            ("a".into(), vec!["1".into(), "2".into()])
-        );
+        assert_eq!(multi_values(&parts.query, false)[1], ("a", vec!["1", "2"]));
     }
 
     #[test]

@@ -63,16 +63,11 @@ pub(crate) fn event(exchange: &Exchange<'_>) -> Vec<u8> {
     event.str("resource", &method.resource_path);
     event.str("path", &meta.path);
     event.str("httpMethod", &meta.http_method);
-    let single = last_values(&headers, true);
-    event.string_map(
-        "headers",
-        single.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    event.string_map("headers", last_values(&headers, true).into_iter());
     event.multi_map("multiValueHeaders", &multi_values(&headers, true));
-    let query = parts.single_query();
     event.string_map(
         "queryStringParameters",
-        query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        last_values(&parts.query, false).into_iter(),
     );
     event.multi_map(
         "multiValueQueryStringParameters",
